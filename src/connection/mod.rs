@@ -1,0 +1,579 @@
+//! The connection state machine: frames in, events out, the close handshake
+//! and the timers.
+
+mod outgoing;
+mod read;
+mod recv_buffer;
+mod timers;
+
+use std::time::Instant;
+
+use rand::RngCore;
+
+use crate::config::Config;
+use crate::error::{Error, ProtocolError, UsageError};
+use crate::event::{Chunk, Event};
+use crate::extension::Extension;
+use crate::frame::{
+    encode_close_payload, parse_close_payload, CloseCode, CloseFrame, MessageKind, OpCode,
+};
+
+use outgoing::Outgoing;
+use read::{Incoming, ReadState, Ready};
+use recv_buffer::RecvBuffer;
+use timers::{Timer, Timers};
+
+/// Which end of the connection this is. Clients mask what they send and
+/// expect unmasked frames; servers the reverse (RFC 6455 §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that sent the opening handshake.
+    Client,
+    /// The end that accepted it.
+    Server,
+}
+
+/// Where the close handshake stands (RFC 6455 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame and wait for the peer's. Received messages are
+    /// still delivered; nothing more can be sent.
+    ClosingLocal,
+    /// The peer sent a close frame that we have not answered (only with
+    /// [`Config::auto_close_reply`] off). We may still send, then
+    /// [`Connection::close`].
+    ClosingRemote,
+    /// Both close frames were exchanged, or the connection failed. Drain
+    /// [`Connection::poll_transmit`], then close the transport when
+    /// [`Connection::should_close_transport`] says so.
+    Closed,
+}
+
+/// A WebSocket connection after the opening handshake, without I/O.
+///
+/// # Methods
+///
+/// - **Input**: [`receive`](Self::receive) (or
+///   [`receive_buffer`](Self::receive_buffer) +
+///   [`commit`](Self::commit) to read straight into the connection's
+///   buffer), [`receive_eof`](Self::receive_eof), the sends
+///   ([`send_text`](Self::send_text), [`send_binary`](Self::send_binary),
+///   [`send_chunk`](Self::send_chunk), [`send_ping`](Self::send_ping),
+///   [`send_pong`](Self::send_pong), [`close`](Self::close)) and
+///   [`handle_timeout`](Self::handle_timeout).
+/// - **Output**: [`poll_event`](Self::poll_event),
+///   [`poll_transmit`](Self::poll_transmit) +
+///   [`advance_transmit`](Self::advance_transmit),
+///   [`poll_timeout`](Self::poll_timeout), and
+///   [`should_close_transport`](Self::should_close_transport).
+///
+/// # The adapter's loop
+///
+/// 1. Hand received bytes in; at end of stream call `receive_eof`.
+/// 2. Call `poll_event` until it returns `Ok(None)` (or an error, once),
+///    acting on each event before the next call: events borrow the
+///    connection's buffers. Reading more only after this keeps the receive
+///    buffer bounded.
+/// 3. Write everything `poll_transmit` returns, marking what was written
+///    with `advance_transmit`.
+/// 4. Call `poll_timeout(now)` and wake up at the deadline it returns to call
+///    `handle_timeout(now)` (then back to step 2).
+/// 5. Once `should_close_transport()` is true and nothing is left to
+///    transmit, close the transport.
+///
+/// The connection reads no clock: `poll_timeout(now)` is also how it learns
+/// the time, so call it after every turn of the loop.
+///
+/// ```
+/// use rfc6455::{Config, Connection, Event, Role};
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// // A masked text frame "Hello" from RFC 6455 §5.7.
+/// server.receive(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// assert_eq!(server.poll_event(), Ok(Some(Event::Text("Hello"))));
+/// server.send_text("Hello").unwrap();
+/// assert_eq!(server.poll_transmit(), Some(&[0x81, 0x05, b'H', b'e', b'l', b'l', b'o'][..]));
+/// server.advance_transmit(7);
+/// ```
+pub struct Connection {
+    role: Role,
+    config: Config,
+    recv: RecvBuffer,
+    /// Bytes at the front of `recv` that the last event lent out.
+    consume: usize,
+    read: ReadState,
+    incoming: Incoming,
+    eof: bool,
+    extension: Option<Box<dyn Extension>>,
+    /// Scratch space for an extension's output.
+    encoded: Vec<u8>,
+    link: Link,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.link.state)
+            .field("buffered_in", &self.recv.len())
+            .field("out", &self.link.out)
+            .field("extension", &self.extension.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The smallest free space [`Connection::receive_buffer`] offers.
+const MIN_READ: usize = 8 << 10;
+
+impl Connection {
+    /// A connection in the given role. Clients draw mask keys from a CSPRNG
+    /// seeded from `rand`'s thread generator.
+    #[must_use]
+    pub fn new(role: Role, config: Config) -> Self {
+        Connection::build(role, config, None)
+    }
+
+    /// A connection whose mask keys come from `rng`, for deterministic tests.
+    /// Use a cryptographically secure generator in production (RFC 6455
+    /// §10.3).
+    #[must_use]
+    pub fn with_rng(role: Role, config: Config, rng: Box<dyn RngCore + Send>) -> Self {
+        Connection::build(role, config, Some(rng))
+    }
+
+    fn build(role: Role, config: Config, rng: Option<Box<dyn RngCore + Send>>) -> Self {
+        Connection {
+            role,
+            recv: RecvBuffer::default(),
+            consume: 0,
+            read: ReadState::Header,
+            incoming: Incoming::default(),
+            eof: false,
+            extension: None,
+            encoded: Vec::new(),
+            link: Link {
+                state: State::Open,
+                out: Outgoing::new(role == Role::Client, rng),
+                timers: Timers::new(config.keepalive),
+                pending_error: None,
+                close_transport: false,
+                role,
+                close_timeout: config.close_timeout,
+            },
+            config,
+        }
+    }
+
+    /// Installs the extension negotiated in the handshake (see
+    /// [`crate::extension`]).
+    #[must_use]
+    pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
+        self.extension = Some(extension);
+        self
+    }
+
+    /// This end's role.
+    #[must_use]
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The close handshake's state.
+    #[must_use]
+    pub fn state(&self) -> State {
+        self.link.state
+    }
+
+    /// The configuration the connection runs with.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ----- input -----
+
+    /// Hands in bytes read from the transport. Bytes that arrive after the
+    /// connection stopped reading (closed, or after the peer's close frame)
+    /// are dropped.
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if self.is_reading() && !bytes.is_empty() {
+            self.recv.extend(bytes);
+            self.link.timers.note_activity();
+        }
+    }
+
+    /// Free space to read into, at least 8 KiB and enough for the frame in
+    /// progress when it is delivered in place; report what was read with
+    /// [`Connection::commit`]. This saves the copy [`Connection::receive`]
+    /// makes.
+    pub fn receive_buffer(&mut self) -> &mut [u8] {
+        let frame_rest = match self.read {
+            ReadState::InPlace { header, .. } => {
+                (header.payload_len as usize).saturating_sub(self.recv.len())
+            }
+            _ => 0,
+        };
+        self.recv.spare(frame_rest.max(MIN_READ))
+    }
+
+    /// Marks `n` bytes of [`Connection::receive_buffer`] as received.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is larger than the slice `receive_buffer` returned.
+    pub fn commit(&mut self, n: usize) {
+        self.recv.commit(n);
+        if !self.is_reading() {
+            self.recv.clear();
+        } else if n > 0 {
+            self.link.timers.note_activity();
+        }
+    }
+
+    /// The transport's read side ended. Complete frames already received are
+    /// still delivered; after them `poll_event` reports
+    /// [`Error::UnexpectedEof`] unless the close handshake was done.
+    pub fn receive_eof(&mut self) {
+        match self.link.state {
+            State::Closed => self.link.close_transport = true,
+            State::ClosingRemote => {
+                self.link.state = State::Closed;
+                self.link.close_transport = true;
+            }
+            State::Open | State::ClosingLocal => self.eof = true,
+        }
+    }
+
+    /// Sends a text message, fragmented per [`Config::fragment_size`].
+    pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
+        self.send(MessageKind::Text, text.as_bytes())
+    }
+
+    /// Sends a binary message, fragmented per [`Config::fragment_size`].
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.send(MessageKind::Binary, data)
+    }
+
+    /// Sends a whole data message of the given kind. For text, `payload`
+    /// must be UTF-8; [`Connection::send_text`] guarantees it.
+    pub fn send(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        if self.link.out.streaming.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        self.write_message(kind, payload, true, true)
+    }
+
+    /// Sends a message in pieces: the first call starts a message of `kind`,
+    /// later calls continue it (with the same `kind`), and the call with
+    /// `last` set ends it. Each piece goes out as one or more frames at once,
+    /// so a large message never has to be held whole. Control frames may be
+    /// sent between pieces; other messages may not.
+    ///
+    /// For text, each piece need not end on a code point boundary, but the
+    /// pieces together must be UTF-8.
+    pub fn send_chunk(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        last: bool,
+    ) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        let first = match self.link.out.streaming {
+            None => true,
+            Some(started) if started == kind => false,
+            Some(started) => return Err(UsageError::MessageKindMismatch { started, got: kind }),
+        };
+        self.write_message(kind, data, first, last)?;
+        self.link.out.streaming = (!last).then_some(kind);
+        Ok(())
+    }
+
+    fn write_message(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        first: bool,
+        last: bool,
+    ) -> Result<(), UsageError> {
+        let fragment_size = self.config.fragment_size;
+        let Some(extension) = self.extension.as_mut() else {
+            self.link
+                .out
+                .write_data(kind, payload, 0, first, last, fragment_size);
+            return Ok(());
+        };
+        self.encoded.clear();
+        let rsv = extension
+            .encode(kind, payload, first, last, &mut self.encoded)
+            .map_err(UsageError::Extension)?;
+        let rsv = rsv & extension.reserved_bits();
+        self.link
+            .out
+            .write_data(kind, &self.encoded, rsv, first, last, fragment_size);
+        Ok(())
+    }
+
+    /// Sends a ping with up to 125 bytes of payload.
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Sends a pong with up to 125 bytes of payload: an answer to a ping
+    /// when [`Config::auto_pong`] is off, or an unsolicited heartbeat.
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        if payload.len() > 125 {
+            return Err(UsageError::ControlPayloadTooLong(payload.len()));
+        }
+        self.link.out.write_frame(true, 0, opcode, payload);
+        Ok(())
+    }
+
+    /// Starts the close handshake with a code and a reason of at most 123
+    /// bytes, or answers the peer's close when [`Config::auto_close_reply`]
+    /// is off. Nothing can be sent afterwards. The write buffer cap does not
+    /// apply: a close can always be queued.
+    pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<(), UsageError> {
+        let code = code.into();
+        if !code.is_sendable() {
+            return Err(UsageError::InvalidCloseCode(code.0));
+        }
+        if reason.len() > CloseFrame::MAX_REASON_LEN {
+            return Err(UsageError::CloseReasonTooLong(reason.len()));
+        }
+        match self.link.state {
+            State::Open => {
+                self.link.send_close(Some(code), reason);
+                self.link.state = State::ClosingLocal;
+                self.link.timers.stop_keepalive();
+                self.link.timers.close = Timer::Requested(self.config.close_timeout);
+            }
+            State::ClosingRemote => {
+                self.link.send_close(Some(code), reason);
+                self.link.finish_close_handshake();
+            }
+            State::ClosingLocal | State::Closed => return Err(UsageError::Closed),
+        }
+        Ok(())
+    }
+
+    /// Tells the connection the time when the deadline from
+    /// [`Connection::poll_timeout`] has passed. Calling it early is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.link.timers.observe(now);
+        let expired = self.link.timers.expire(now);
+        if expired.close {
+            match self.link.state {
+                State::ClosingLocal => {
+                    self.link.pending_error = Some(Error::CloseTimeout(self.config.close_timeout));
+                    self.link.state = State::Closed;
+                    self.link.close_transport = true;
+                }
+                // A client waited for the server to close the transport
+                // after the handshake; it may close it now (RFC 6455 §7.1.1).
+                State::Closed => self.link.close_transport = true,
+                _ => {}
+            }
+        }
+        if self.link.state == State::Open {
+            if expired.send_ping {
+                self.link.out.write_frame(true, 0, OpCode::Ping, b"");
+            }
+            if expired.keepalive_failed {
+                let timeout = self.config.keepalive.map(|k| k.timeout).unwrap_or_default();
+                self.link
+                    .send_close(Some(CloseCode::INTERNAL_ERROR), "keepalive timeout");
+                self.link.state = State::Closed;
+                self.link.close_transport = true;
+                self.link.timers.stop_keepalive();
+                self.link.pending_error = Some(Error::KeepaliveTimeout(timeout));
+            }
+        }
+    }
+
+    // ----- output -----
+
+    /// The next event, `Ok(None)` when more input is needed, or the error
+    /// that ended the connection (reported once; a close frame with its code
+    /// is already queued for a protocol error).
+    ///
+    /// The event borrows the connection's buffers until the next call.
+    #[must_use = "events must be handled; errors end the connection"]
+    pub fn poll_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        let Some(ready) = self.advance()? else {
+            return Ok(None);
+        };
+        let front = self.recv.data();
+        let event = match ready {
+            Ready::InPlace(MessageKind::Binary, len) => Event::Binary(&front[..len]),
+            Ready::InPlace(MessageKind::Text, len) => match std::str::from_utf8(&front[..len]) {
+                Ok(text) => Event::Text(text),
+                Err(_) => return Err(self.link.fail(ProtocolError::InvalidUtf8)),
+            },
+            Ready::Assembled(MessageKind::Binary) => Event::Binary(&self.incoming.buffer),
+            // Validated piece by piece as it arrived; this pass only
+            // produces the `&str`.
+            Ready::Assembled(MessageKind::Text) => match std::str::from_utf8(&self.incoming.buffer)
+            {
+                Ok(text) => Event::Text(text),
+                Err(_) => return Err(self.link.fail(ProtocolError::InvalidUtf8)),
+            },
+            Ready::Chunk {
+                kind,
+                in_buffer,
+                len,
+                first,
+                last,
+            } => Event::Chunk(Chunk {
+                kind,
+                data: if in_buffer {
+                    &self.incoming.buffer[..len]
+                } else {
+                    &front[..len]
+                },
+                first,
+                last,
+            }),
+            Ready::Ping(len) => Event::Ping(&front[..len]),
+            Ready::Pong(len) => Event::Pong(&front[..len]),
+            // Checked when it arrived.
+            Ready::Close(len) => Event::Close(parse_close_payload(&front[..len]).ok().flatten()),
+        };
+        Ok(Some(event))
+    }
+
+    /// The bytes to write to the transport next, if any. Mark what was
+    /// written with [`Connection::advance_transmit`]; until then the same
+    /// bytes (and possibly more) are returned.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<&[u8]> {
+        self.link.out.poll()
+    }
+
+    /// Marks `n` bytes of [`Connection::poll_transmit`] as written.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is more than `poll_transmit` returned.
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.link.out.advance(n);
+    }
+
+    /// Bytes waiting to be written.
+    #[must_use]
+    pub fn buffered_amount(&self) -> usize {
+        self.link.out.buffered()
+    }
+
+    /// Whether the write buffer is above [`Config::write_buffer_high_water`]:
+    /// an adapter should flush before accepting more messages.
+    #[must_use]
+    pub fn is_write_buffer_high(&self) -> bool {
+        self.link.out.buffered() >= self.config.write_buffer_high_water
+    }
+
+    /// Takes the current time and returns the next deadline at which
+    /// [`Connection::handle_timeout`] must be called, if any.
+    #[must_use]
+    pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+        self.link.timers.observe(now);
+        self.link.timers.next_deadline()
+    }
+
+    /// Whether the adapter should close the transport once
+    /// [`Connection::poll_transmit`] is drained: a server after the close
+    /// handshake (it closes first, RFC 6455 §7.1.1), a client once the server
+    /// closed or the close timeout passed, and either end after a failure.
+    #[must_use]
+    pub fn should_close_transport(&self) -> bool {
+        self.link.close_transport
+    }
+
+    fn is_reading(&self) -> bool {
+        matches!(self.link.state, State::Open | State::ClosingLocal)
+    }
+
+    fn check_can_send(&self) -> Result<(), UsageError> {
+        if !matches!(self.link.state, State::Open | State::ClosingRemote) {
+            return Err(UsageError::Closed);
+        }
+        let buffered = self.link.out.buffered();
+        if buffered >= self.config.max_write_buffer {
+            return Err(UsageError::WriteBufferFull {
+                buffered,
+                max: self.config.max_write_buffer,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The parts of a connection that closing and failing touch, apart from the
+/// read side, so a failure can be recorded while an event still borrows the
+/// receive buffer.
+struct Link {
+    state: State,
+    out: Outgoing,
+    timers: Timers,
+    /// An error to report from the next `poll_event`.
+    pending_error: Option<Error>,
+    close_transport: bool,
+    role: Role,
+    close_timeout: std::time::Duration,
+}
+
+impl Link {
+    /// Queues a close frame (no status code when `code` is `None`).
+    fn send_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let frame = code.map(|code| CloseFrame::new(code, reason));
+        let mut payload = [0; 125];
+        let len = encode_close_payload(frame.as_ref(), &mut payload);
+        self.out.write_close(&payload[..len]);
+    }
+
+    /// Both close frames are exchanged.
+    fn finish_close_handshake(&mut self) {
+        self.state = State::Closed;
+        self.timers.stop_keepalive();
+        match self.role {
+            Role::Server => {
+                self.close_transport = true;
+                self.timers.close = Timer::Off;
+            }
+            // The client waits for the server to close the transport.
+            Role::Client => self.timers.close = Timer::Requested(self.close_timeout),
+        }
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): a close frame with the
+    /// error's code unless ours was sent already, then the transport closes.
+    fn fail(&mut self, error: ProtocolError) -> Error {
+        if matches!(self.state, State::Open | State::ClosingRemote) {
+            let mut reason = error.to_string();
+            truncate_at_char_boundary(&mut reason, CloseFrame::MAX_REASON_LEN);
+            self.send_close(Some(error.close_code()), &reason);
+        }
+        self.state = State::Closed;
+        self.close_transport = true;
+        self.timers.stop_keepalive();
+        self.timers.close = Timer::Off;
+        Error::Protocol(error)
+    }
+}
+
+fn truncate_at_char_boundary(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}

@@ -1,0 +1,242 @@
+//! The write side: frames encoded, masked and fragmented into one buffer
+//! that the adapter drains.
+
+use rand::RngCore;
+
+use crate::frame::{apply_mask, FrameHeader, MessageKind, OpCode};
+
+/// An allocation larger than this is released once the buffer drains, so an
+/// idle connection does not keep the memory of its largest message.
+const KEEP_CAPACITY: usize = 64 << 10;
+
+/// A control frame payload (at most 125 bytes) held outside the buffer.
+#[derive(Debug, Clone, Copy)]
+struct ControlPayload {
+    len: u8,
+    bytes: [u8; 125],
+}
+
+impl ControlPayload {
+    fn new(payload: &[u8]) -> Self {
+        let mut bytes = [0; 125];
+        bytes[..payload.len()].copy_from_slice(payload);
+        ControlPayload {
+            len: payload.len() as u8,
+            bytes,
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// Encoded frames waiting for the transport.
+pub(crate) struct Outgoing {
+    buf: Vec<u8>,
+    /// Bytes before this index have been written to the transport.
+    start: usize,
+    /// Clients mask every frame (RFC 6455 §5.3) with a fresh key.
+    rng: Option<Box<dyn RngCore + Send>>,
+    masked: bool,
+    /// The end (index in `buf`) of a pong not yet written. While one is
+    /// waiting, a newer ping's pong replaces `pending_pong` instead of
+    /// queueing behind it (RFC 6455 §5.5.3 allows answering only the most
+    /// recent ping), so a ping flood from a peer that does not read cannot
+    /// grow the buffer.
+    unwritten_pong_end: Option<usize>,
+    pending_pong: Option<ControlPayload>,
+    /// The kind of an outgoing message sent in pieces that is not finished.
+    pub(crate) streaming: Option<MessageKind>,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("buffered", &self.buffered())
+            .field("masked", &self.masked)
+            .field("pending_pong", &self.pending_pong.is_some())
+            .field("streaming", &self.streaming)
+            .finish()
+    }
+}
+
+impl Outgoing {
+    pub(crate) fn new(masked: bool, rng: Option<Box<dyn RngCore + Send>>) -> Self {
+        Outgoing {
+            buf: Vec::new(),
+            start: 0,
+            rng,
+            masked,
+            unwritten_pong_end: None,
+            pending_pong: None,
+            streaming: None,
+        }
+    }
+
+    /// Bytes waiting to be written.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    fn next_mask(&mut self) -> [u8; 4] {
+        let rng = self.rng.get_or_insert_with(default_rng);
+        let mut key = [0; 4];
+        rng.fill_bytes(&mut key);
+        key
+    }
+
+    /// Appends one frame.
+    pub(crate) fn write_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
+        self.reclaim();
+        let mask = self.masked.then(|| self.next_mask());
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        header.write_to(&mut self.buf);
+        let at = self.buf.len();
+        self.buf.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut self.buf[at..], key);
+        }
+    }
+
+    /// Appends a data message, or a piece of one, split into frames of at
+    /// most `fragment_size` payload bytes. `first` gives the first frame the
+    /// message's opcode and `rsv`; `last` sets FIN on the final frame.
+    pub(crate) fn write_data(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        rsv: u8,
+        first: bool,
+        last: bool,
+        fragment_size: Option<usize>,
+    ) {
+        let size = fragment_size.unwrap_or(usize::MAX).max(1);
+        let mut pieces = payload.chunks(size).peekable();
+        let mut opcode = if first {
+            kind.opcode()
+        } else {
+            OpCode::Continuation
+        };
+        let mut rsv = if first { rsv } else { 0 };
+        if pieces.peek().is_none() {
+            self.write_frame(last, rsv, opcode, &[]);
+            return;
+        }
+        while let Some(piece) = pieces.next() {
+            let fin = last && pieces.peek().is_none();
+            self.write_frame(fin, rsv, opcode, piece);
+            opcode = OpCode::Continuation;
+            rsv = 0;
+        }
+    }
+
+    /// Queues a pong, replacing an older one that has not been written yet.
+    pub(crate) fn queue_pong(&mut self, payload: &[u8]) {
+        self.pending_pong = Some(ControlPayload::new(payload));
+        self.flush_pending_pong();
+    }
+
+    /// Moves the pending pong into the buffer unless an earlier pong is
+    /// still waiting there.
+    fn flush_pending_pong(&mut self) {
+        if self.unwritten_pong_end.is_some_and(|end| end > self.start) {
+            return;
+        }
+        if let Some(pong) = self.pending_pong.take() {
+            self.write_frame(true, 0, OpCode::Pong, pong.as_slice());
+            self.unwritten_pong_end = Some(self.buf.len());
+        }
+    }
+
+    /// Appends the close frame: a pong still pending goes first (it answers
+    /// a ping that came before the close), and nothing follows.
+    pub(crate) fn write_close(&mut self, payload: &[u8]) {
+        if let Some(pong) = self.pending_pong.take() {
+            self.write_frame(true, 0, OpCode::Pong, pong.as_slice());
+        }
+        self.write_frame(true, 0, OpCode::Close, payload);
+    }
+
+    /// The bytes to write next, if any.
+    pub(crate) fn poll(&mut self) -> Option<&[u8]> {
+        self.flush_pending_pong();
+        let waiting = &self.buf[self.start..];
+        (!waiting.is_empty()).then_some(waiting)
+    }
+
+    /// Marks `n` bytes from [`Outgoing::poll`] as written.
+    pub(crate) fn advance(&mut self, n: usize) {
+        assert!(
+            n <= self.buffered(),
+            "advanced past the bytes poll_transmit returned"
+        );
+        self.start += n;
+        if self.start == self.buf.len() {
+            self.start = 0;
+            self.unwritten_pong_end = None;
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
+            }
+        }
+    }
+
+    /// Drops written bytes from the front when they are most of the buffer,
+    /// so a transport that always writes partially does not make it grow.
+    fn reclaim(&mut self) {
+        if self.start >= KEEP_CAPACITY && self.start * 2 >= self.buf.len() {
+            self.buf.drain(..self.start);
+            self.unwritten_pong_end = self
+                .unwritten_pong_end
+                .and_then(|end| end.checked_sub(self.start));
+            self.start = 0;
+        }
+    }
+}
+
+/// A CSPRNG seeded from the thread's generator: mask keys must be
+/// unpredictable to the application (RFC 6455 §10.3).
+pub(crate) fn default_rng() -> Box<dyn RngCore + Send> {
+    use rand::SeedableRng;
+    Box::new(rand::rngs::StdRng::from_rng(&mut rand::rng()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(out: &mut Outgoing) -> Vec<u8> {
+        let bytes = out.poll().map(<[u8]>::to_vec).unwrap_or_default();
+        out.advance(bytes.len());
+        bytes
+    }
+
+    #[test]
+    fn fragmentation_puts_the_opcode_first_and_fin_last() {
+        let mut out = Outgoing::new(false, None);
+        out.write_data(MessageKind::Text, b"abcde", 0, true, true, Some(2));
+        assert_eq!(
+            drain(&mut out),
+            [0x01, 2, b'a', b'b', 0x00, 2, b'c', b'd', 0x80, 1, b'e']
+        );
+    }
+
+    #[test]
+    fn a_newer_pong_replaces_one_not_yet_written() {
+        let mut out = Outgoing::new(false, None);
+        out.queue_pong(b"1");
+        out.queue_pong(b"2");
+        out.queue_pong(b"3");
+        assert_eq!(drain(&mut out), [0x8A, 1, b'1']);
+        assert_eq!(drain(&mut out), [0x8A, 1, b'3']);
+        assert_eq!(out.poll(), None);
+    }
+}

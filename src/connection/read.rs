@@ -1,0 +1,439 @@
+//! The read side: frames parsed from the receive buffer, checked against the
+//! rules that need context, and turned into messages.
+//!
+//! Three ways through, chosen when a data frame's header arrives:
+//!
+//! - **In place**: a whole message in one frame that fits the receive buffer
+//!   is unmasked and validated where it lies and handed out from there.
+//! - **Assembled**: other messages are unmasked piece by piece as their bytes
+//!   arrive and appended to the message buffer, so the receive buffer never
+//!   has to hold a large frame.
+//! - **Streamed** ([`crate::Config::streaming`]): each piece is handed out as
+//!   it arrives.
+//!
+//! Text is validated as it arrives in every case, so invalid UTF-8 fails the
+//! connection on the read that brought the bad byte.
+
+use super::{Connection, State};
+use crate::error::{Error, ProtocolError};
+use crate::frame::{apply_mask, parse_close_payload, FrameHeader, MessageKind, OpCode};
+use crate::utf8::Utf8Validator;
+use crate::Role;
+
+/// Where the reader is within the frame stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReadState {
+    Header,
+    /// A control frame whose payload (at most 125 bytes) is awaited whole.
+    Control(FrameHeader),
+    /// A single-frame message delivered from the receive buffer once whole;
+    /// `checked` payload bytes at the front are already unmasked.
+    InPlace {
+        header: FrameHeader,
+        checked: usize,
+    },
+    /// A frame whose payload is taken out of the receive buffer as it comes;
+    /// `done` bytes of it were taken (the mask's phase).
+    Stream {
+        header: FrameHeader,
+        remaining: u64,
+        done: u64,
+    },
+}
+
+/// The data message being received.
+#[derive(Debug, Default)]
+pub(super) struct Incoming {
+    /// The message's kind while one is open.
+    pub(super) kind: Option<MessageKind>,
+    pub(super) fragments: usize,
+    /// Bytes so far: on the wire, or after decoding when `decode` is set.
+    pub(super) size: u64,
+    /// The extension transforms this message.
+    pub(super) decode: bool,
+    pub(super) utf8: Utf8Validator,
+    /// The assembled message, or the last decoded chunk when streaming.
+    pub(super) buffer: Vec<u8>,
+    /// The next chunk delivered is the message's first.
+    pub(super) first_chunk: bool,
+    /// `buffer` was handed out and is cleared on the next call.
+    pub(super) delivered: bool,
+}
+
+/// What the next event is and where its bytes lie: at the front of the
+/// receive buffer (a length) or in the message buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ready {
+    InPlace(MessageKind, usize),
+    Assembled(MessageKind),
+    Chunk {
+        kind: MessageKind,
+        in_buffer: bool,
+        len: usize,
+        first: bool,
+        last: bool,
+    },
+    Ping(usize),
+    Pong(usize),
+    Close(usize),
+}
+
+impl Connection {
+    /// Parses until the next event, the end of the buffered bytes, or an
+    /// error (which fails the connection).
+    pub(super) fn advance(&mut self) -> Result<Option<Ready>, Error> {
+        self.recv.consume(std::mem::take(&mut self.consume));
+        if std::mem::take(&mut self.incoming.delivered) {
+            self.incoming.buffer.clear();
+            if self.incoming.buffer.capacity() > self.config.read_buffer_size.max(1 << 20) {
+                self.incoming.buffer = Vec::new();
+            }
+        }
+        if let Some(error) = self.link.pending_error.take() {
+            return Err(error);
+        }
+        loop {
+            if !matches!(self.link.state, State::Open | State::ClosingLocal) {
+                // After the peer's close frame, or once failed, nothing
+                // more is read (RFC 6455 §5.5.1).
+                self.recv.clear();
+                return Ok(None);
+            }
+            match self.read {
+                ReadState::Header => {
+                    let (header, len) = match FrameHeader::parse(self.recv.data()) {
+                        Ok(Some(parsed)) => parsed,
+                        Ok(None) => return self.need_more(),
+                        Err(error) => return Err(self.fail(error)),
+                    };
+                    self.read = match self.start_frame(&header) {
+                        Ok(state) => state,
+                        Err(error) => return Err(self.fail(error)),
+                    };
+                    self.recv.consume(len);
+                }
+                ReadState::Control(header) => {
+                    let len = header.payload_len as usize;
+                    if self.recv.len() < len {
+                        return self.need_more();
+                    }
+                    if let Some(key) = header.mask {
+                        apply_mask(&mut self.recv.data_mut()[..len], key);
+                    }
+                    self.read = ReadState::Header;
+                    self.consume = len;
+                    return self.on_control(header.opcode, len).map(Some);
+                }
+                ReadState::InPlace { header, checked } => {
+                    let len = header.payload_len as usize;
+                    let available = self.recv.len().min(len);
+                    if available > checked {
+                        let piece = &mut self.recv.data_mut()[checked..available];
+                        if let Some(mut key) = header.mask {
+                            key.rotate_left(checked % 4);
+                            apply_mask(piece, key);
+                        }
+                        // A frame still incomplete is validated as it
+                        // arrives, to fail on the read with the bad byte;
+                        // a complete one is validated once, on delivery.
+                        if header.opcode == OpCode::Text
+                            && available < len
+                            && self.incoming.utf8.feed(piece).is_err()
+                        {
+                            return Err(self.fail(ProtocolError::InvalidUtf8));
+                        }
+                        self.read = ReadState::InPlace {
+                            header,
+                            checked: available,
+                        };
+                    }
+                    if available < len {
+                        return self.need_more();
+                    }
+                    let kind = self.end_message();
+                    self.incoming.utf8.reset();
+                    self.read = ReadState::Header;
+                    self.consume = len;
+                    return Ok(Some(Ready::InPlace(kind, len)));
+                }
+                ReadState::Stream {
+                    header,
+                    remaining,
+                    done,
+                } => {
+                    if remaining == 0 {
+                        // An empty frame: a non-empty one leaves this state
+                        // when its last piece is taken.
+                        self.read = ReadState::Header;
+                        if header.fin {
+                            return self.finish_message().map(Some);
+                        }
+                        continue;
+                    }
+                    let n = remaining.min(self.recv.len() as u64) as usize;
+                    if n == 0 {
+                        return self.need_more();
+                    }
+                    if let Some(mut key) = header.mask {
+                        key.rotate_left((done % 4) as usize);
+                        apply_mask(&mut self.recv.data_mut()[..n], key);
+                    }
+                    let remaining = remaining - n as u64;
+                    let last = remaining == 0 && header.fin;
+                    self.read = if remaining == 0 {
+                        ReadState::Header
+                    } else {
+                        ReadState::Stream {
+                            header,
+                            remaining,
+                            done: done + n as u64,
+                        }
+                    };
+                    match self.take_piece(n, last) {
+                        Ok(Some(ready)) => return Ok(Some(ready)),
+                        Ok(None) if last => return self.finish_message().map(Some),
+                        Ok(None) => {}
+                        Err(error) => return Err(self.fail(error)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Out of complete input: wait for more, or report a transport that
+    /// ended mid-connection.
+    fn need_more(&mut self) -> Result<Option<Ready>, Error> {
+        if !self.eof {
+            return Ok(None);
+        }
+        self.link.state = State::Closed;
+        self.link.close_transport = true;
+        self.link.timers.stop_keepalive();
+        Err(Error::UnexpectedEof)
+    }
+
+    /// Fails the connection for a peer's error.
+    pub(super) fn fail(&mut self, error: ProtocolError) -> Error {
+        self.read = ReadState::Header;
+        self.recv.clear();
+        self.consume = 0;
+        self.link.fail(error)
+    }
+
+    /// Checks a frame header against the rules that need context, before any
+    /// of its payload is buffered, and opens the frame.
+    fn start_frame(&mut self, header: &FrameHeader) -> Result<ReadState, ProtocolError> {
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if header.opcode.is_control() {
+            if header.payload_len > 125 {
+                return Err(ProtocolError::ControlFrameTooLong(header.payload_len));
+            }
+            if !header.fin {
+                return Err(ProtocolError::FragmentedControlFrame);
+            }
+            if header.rsv != 0 {
+                return Err(ProtocolError::ReservedBits(header.rsv));
+            }
+            return Ok(ReadState::Control(*header));
+        }
+        let claimed = self.extension.as_ref().map_or(0, |ext| ext.reserved_bits());
+        let continuation = header.opcode == OpCode::Continuation;
+        match (continuation, self.incoming.kind.is_some()) {
+            (true, false) => return Err(ProtocolError::UnexpectedContinuation),
+            (false, true) => return Err(ProtocolError::ExpectedContinuation),
+            _ => {}
+        }
+        let allowed = if continuation { 0 } else { claimed };
+        if header.rsv & !allowed != 0 {
+            return Err(ProtocolError::ReservedBits(header.rsv));
+        }
+        if header.payload_len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooBig {
+                size: header.payload_len,
+                max: self.config.max_frame_size,
+            });
+        }
+        if continuation && self.incoming.fragments >= self.config.max_fragments {
+            return Err(ProtocolError::TooManyFragments {
+                max: self.config.max_fragments,
+            });
+        }
+        if !continuation {
+            let kind = if header.opcode == OpCode::Text {
+                MessageKind::Text
+            } else {
+                MessageKind::Binary
+            };
+            let decode = match self.extension.as_mut() {
+                Some(ext) => ext
+                    .begin_decode(kind, header.rsv)
+                    .map_err(ProtocolError::Extension)?,
+                None => false,
+            };
+            self.incoming.kind = Some(kind);
+            self.incoming.fragments = 0;
+            self.incoming.size = 0;
+            self.incoming.decode = decode;
+            self.incoming.first_chunk = true;
+            self.incoming.utf8.reset();
+        }
+        self.incoming.fragments += 1;
+        if !self.incoming.decode {
+            let size = self.incoming.size + header.payload_len;
+            if size > self.config.max_message_size as u64 {
+                return Err(ProtocolError::MessageTooBig {
+                    size,
+                    max: self.config.max_message_size,
+                });
+            }
+            self.incoming.size = size;
+        }
+        let in_place = !continuation
+            && header.fin
+            && !self.incoming.decode
+            && !self.config.streaming
+            && header.payload_len <= self.config.read_buffer_size as u64;
+        Ok(if in_place {
+            ReadState::InPlace {
+                header: *header,
+                checked: 0,
+            }
+        } else {
+            ReadState::Stream {
+                header: *header,
+                remaining: header.payload_len,
+                done: 0,
+            }
+        })
+    }
+
+    /// Takes `n` unmasked payload bytes from the front of the receive
+    /// buffer: decodes, validates and appends them, or hands them out as a
+    /// chunk when streaming.
+    fn take_piece(&mut self, n: usize, last: bool) -> Result<Option<Ready>, ProtocolError> {
+        let kind = self.incoming.kind.unwrap_or(MessageKind::Binary);
+        let text = kind == MessageKind::Text;
+        let streaming = self.config.streaming;
+        let incoming = &mut self.incoming;
+        if incoming.decode {
+            if streaming {
+                incoming.buffer.clear();
+            }
+            let before = incoming.buffer.len();
+            let room = (self.config.max_message_size as u64).saturating_sub(incoming.size) as usize;
+            if let Some(ext) = self.extension.as_mut() {
+                ext.decode(&self.recv.data()[..n], last, &mut incoming.buffer, room)
+                    .map_err(ProtocolError::Extension)?;
+            }
+            self.recv.consume(n);
+            let produced = incoming.buffer.len() - before;
+            incoming.size += produced as u64;
+            if produced > room {
+                return Err(ProtocolError::MessageTooBig {
+                    size: incoming.size,
+                    max: self.config.max_message_size,
+                });
+            }
+            if text && incoming.utf8.feed(&incoming.buffer[before..]).is_err() {
+                return Err(ProtocolError::InvalidUtf8);
+            }
+            if !streaming || (produced == 0 && !last) {
+                return Ok(None);
+            }
+            return self.chunk(kind, true, produced, last).map(Some);
+        }
+        let piece = &self.recv.data()[..n];
+        if text && incoming.utf8.feed(piece).is_err() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        if streaming {
+            self.consume = n;
+            return self.chunk(kind, false, n, last).map(Some);
+        }
+        incoming.buffer.extend_from_slice(piece);
+        self.recv.consume(n);
+        Ok(None)
+    }
+
+    /// A streamed chunk; the last one ends the message.
+    fn chunk(
+        &mut self,
+        kind: MessageKind,
+        in_buffer: bool,
+        len: usize,
+        last: bool,
+    ) -> Result<Ready, ProtocolError> {
+        if last {
+            self.end_message();
+            if kind == MessageKind::Text && self.incoming.utf8.finish().is_err() {
+                return Err(ProtocolError::InvalidUtf8);
+            }
+        }
+        Ok(Ready::Chunk {
+            kind,
+            in_buffer,
+            len,
+            first: std::mem::take(&mut self.incoming.first_chunk),
+            last,
+        })
+    }
+
+    /// The final frame of an assembled message (or an empty final frame of
+    /// a streamed one) is in.
+    fn finish_message(&mut self) -> Result<Ready, Error> {
+        let kind = self.incoming.kind.unwrap_or(MessageKind::Binary);
+        if self.config.streaming {
+            self.incoming.buffer.clear();
+            return self
+                .chunk(kind, true, 0, true)
+                .map_err(|error| self.fail(error));
+        }
+        self.end_message();
+        if kind == MessageKind::Text && self.incoming.utf8.finish().is_err() {
+            return Err(self.fail(ProtocolError::InvalidUtf8));
+        }
+        self.incoming.delivered = true;
+        Ok(Ready::Assembled(kind))
+    }
+
+    fn end_message(&mut self) -> MessageKind {
+        self.incoming.kind.take().unwrap_or(MessageKind::Binary)
+    }
+
+    /// Acts on a complete, unmasked control frame at the front of the
+    /// receive buffer.
+    fn on_control(&mut self, opcode: OpCode, len: usize) -> Result<Ready, Error> {
+        let payload = &self.recv.data()[..len];
+        match opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && self.link.state == State::Open {
+                    self.link.out.queue_pong(payload);
+                }
+                Ok(Ready::Ping(len))
+            }
+            OpCode::Pong => Ok(Ready::Pong(len)),
+            _ => {
+                let code = match parse_close_payload(payload) {
+                    Ok(frame) => frame.map(|frame| frame.code),
+                    Err(error) => return Err(self.fail(error)),
+                };
+                if self.link.state == State::ClosingLocal {
+                    self.link.finish_close_handshake();
+                } else if self.config.auto_close_reply {
+                    // Echo the status code (RFC 6455 §5.5.1), without the
+                    // reason; an empty close is answered with an empty one.
+                    self.link.send_close(code, "");
+                    self.link.finish_close_handshake();
+                } else {
+                    self.link.state = State::ClosingRemote;
+                    self.link.timers.stop_keepalive();
+                }
+                Ok(Ready::Close(len))
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The receive buffer: bytes read from the transport, not yet parsed.
+
+/// A byte buffer consumed from the front and filled at the back.
+///
+/// The adapter reads into [`RecvBuffer::spare`] and commits what it read, or
+/// copies with [`RecvBuffer::extend`]. Consumed bytes are reclaimed by
+/// moving the unconsumed tail to the front only when room is needed, so each
+/// byte is moved at most once per compaction and compaction happens only
+/// when the tail is small relative to the buffer.
+#[derive(Debug, Default)]
+pub(crate) struct RecvBuffer {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl RecvBuffer {
+    /// The unconsumed bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// The unconsumed bytes, for unmasking in place.
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[self.start..self.end]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Drops `n` bytes from the front.
+    pub(crate) fn consume(&mut self, n: usize) {
+        debug_assert!(n <= self.len());
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Drops everything, keeping the allocation.
+    pub(crate) fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Free space after the data, at least `min` bytes long.
+    pub(crate) fn spare(&mut self, min: usize) -> &mut [u8] {
+        if self.buf.len() - self.end < min {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() - self.end < min {
+                self.buf.resize(self.end + min, 0);
+            }
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// Marks `n` bytes of [`RecvBuffer::spare`] as received.
+    pub(crate) fn commit(&mut self, n: usize) {
+        assert!(
+            n <= self.buf.len() - self.end,
+            "committed more bytes than the receive buffer had room for"
+        );
+        self.end += n;
+    }
+
+    /// Copies `bytes` in.
+    pub(crate) fn extend(&mut self, bytes: &[u8]) {
+        self.spare(bytes.len())[..bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_survive_compaction_in_order() {
+        let mut buf = RecvBuffer::default();
+        buf.extend(b"hello world");
+        buf.consume(6);
+        let spare = buf.spare(100);
+        assert!(spare.len() >= 100);
+        spare[..3].copy_from_slice(b"!!!");
+        buf.commit(3);
+        assert_eq!(buf.data(), b"world!!!");
+    }
+
+    #[test]
+    fn consuming_everything_resets_to_the_front() {
+        let mut buf = RecvBuffer::default();
+        buf.extend(b"abc");
+        buf.consume(3);
+        assert_eq!(buf.len(), 0);
+        buf.extend(b"d");
+        assert_eq!(buf.data(), b"d");
+    }
+}

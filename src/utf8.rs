@@ -1,0 +1,143 @@
+//! Incremental UTF-8 validation of text messages (RFC 6455 §8.1).
+//!
+//! Text arrives in pieces: fragments, and within a frame whatever each read
+//! returned. The validator fails on the first piece that holds an invalid
+//! byte, so a connection is failed as soon as the bad byte arrives rather
+//! than when the message ends, while a code point split between pieces is
+//! carried over and checked when its remaining bytes arrive.
+//!
+//! `std::str::from_utf8` does the work: it rejects a bad byte as soon as it
+//! sees it (overlongs, surrogates and code points past U+10FFFF are caught at
+//! their second byte), and tells a truncated but so-far valid sequence at the
+//! end of its input (`error_len() == None`) apart from an invalid one.
+
+/// The text seen so far is not UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InvalidUtf8;
+
+/// Validates a stream of bytes piece by piece.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Utf8Validator {
+    /// The start of a code point cut off at the end of the last piece.
+    partial: [u8; 4],
+    partial_len: u8,
+}
+
+/// The length of the sequence a valid lead byte starts.
+fn sequence_len(lead: u8) -> usize {
+    match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
+impl Utf8Validator {
+    /// Validates the next piece of the stream.
+    pub(crate) fn feed(&mut self, mut bytes: &[u8]) -> Result<(), InvalidUtf8> {
+        if self.partial_len > 0 {
+            let have = usize::from(self.partial_len);
+            let take = (sequence_len(self.partial[0]) - have).min(bytes.len());
+            self.partial[have..have + take].copy_from_slice(&bytes[..take]);
+            let len = have + take;
+            match std::str::from_utf8(&self.partial[..len]) {
+                Ok(_) => self.partial_len = 0,
+                Err(e) if e.error_len().is_none() => {
+                    // Still short: this piece was too small to finish it.
+                    self.partial_len = len as u8;
+                    return Ok(());
+                }
+                Err(_) => return Err(InvalidUtf8),
+            }
+            bytes = &bytes[take..];
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error_len().is_none() => {
+                let tail = &bytes[e.valid_up_to()..];
+                self.partial[..tail.len()].copy_from_slice(tail);
+                self.partial_len = tail.len() as u8;
+                Ok(())
+            }
+            Err(_) => Err(InvalidUtf8),
+        }
+    }
+
+    /// Ends the stream: fails if it stopped inside a code point. Leaves the
+    /// validator ready for the next message.
+    pub(crate) fn finish(&mut self) -> Result<(), InvalidUtf8> {
+        let complete = self.partial_len == 0;
+        self.partial_len = 0;
+        if complete {
+            Ok(())
+        } else {
+            Err(InvalidUtf8)
+        }
+    }
+
+    /// Forgets any carried bytes.
+    pub(crate) fn reset(&mut self) {
+        self.partial_len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validate_in_pieces(bytes: &[u8], piece: usize) -> Result<(), InvalidUtf8> {
+        let mut validator = Utf8Validator::default();
+        for chunk in bytes.chunks(piece.max(1)) {
+            validator.feed(chunk)?;
+        }
+        validator.finish()
+    }
+
+    #[test]
+    fn a_code_point_split_across_pieces_is_valid() {
+        let text = "κόσμε 𝄞 €".as_bytes();
+        for piece in 1..=text.len() {
+            assert_eq!(validate_in_pieces(text, piece), Ok(()), "piece {piece}");
+        }
+    }
+
+    #[test]
+    fn invalid_sequences_fail_in_any_chunking() {
+        let cases: &[&[u8]] = &[
+            b"\xff",
+            b"\xc0\xaf",                 // overlong '/'
+            b"\xe0\x80\xaf",             // overlong
+            b"\xed\xa0\x80",             // surrogate U+D800
+            b"\xf4\x90\x80\x80",         // above U+10FFFF
+            b"\xce\xba\xe1\xbd\xb9\xcf", // truncated at the end
+            b"\x80",                     // lone continuation byte
+        ];
+        for case in cases {
+            for piece in 1..=case.len() {
+                assert_eq!(
+                    validate_in_pieces(case, piece),
+                    Err(InvalidUtf8),
+                    "{case:x?} piece {piece}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_piece_holding_the_bad_byte_fails_before_the_end() {
+        let mut validator = Utf8Validator::default();
+        assert_eq!(validator.feed("κόσμε".as_bytes()), Ok(()));
+        assert_eq!(validator.feed(b"\xf4"), Ok(()));
+        // The second byte already rules out any valid code point.
+        assert_eq!(validator.feed(b"\x90"), Err(InvalidUtf8));
+    }
+
+    #[test]
+    fn finish_resets_for_the_next_message() {
+        let mut validator = Utf8Validator::default();
+        validator.feed(b"\xe2\x82").unwrap();
+        assert_eq!(validator.finish(), Err(InvalidUtf8));
+        assert_eq!(validator.feed(b"ok"), Ok(()));
+        assert_eq!(validator.finish(), Ok(()));
+    }
+}
