@@ -31,7 +31,6 @@ impl Ev {
             Event::Ping(data) => Ev::Ping(data.to_vec()),
             Event::Pong(data) => Ev::Pong(data.to_vec()),
             Event::Close(frame) => Ev::Close(frame.map(|f| (f.code.0, f.reason.into_owned()))),
-            _ => unreachable!("no other events exist"),
         }
     }
 }
@@ -84,6 +83,8 @@ pub struct Pair {
     pub server: Connection,
 }
 
+// `to_server`/`to_client` read as "deliver to", which is what they do.
+#[allow(clippy::wrong_self_convention)]
 impl Pair {
     pub fn new() -> Pair {
         Pair::with_configs(Config::default(), Config::default())
@@ -182,5 +183,5 @@ pub fn close_code_sent(bytes: &[u8]) -> Option<Option<u16>> {
         .into_iter()
         .filter(|(header, _)| header.opcode == OpCode::Close)
         .map(|(_, payload)| (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]])))
-        .last()
+        .next_back()
 }
