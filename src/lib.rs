@@ -52,6 +52,7 @@ mod error;
 mod event;
 pub mod extension;
 pub mod frame;
+pub mod handshake;
 mod utf8;
 
 pub use config::{Config, Keepalive};

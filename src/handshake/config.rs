@@ -1,0 +1,129 @@
+//! Limits and policy for the opening handshake, shared by both roles.
+
+/// Limits and policy for the opening handshake.
+///
+/// Every limit is checked before anything sized by the peer is buffered.
+/// Build one from [`HandshakeConfig::default`] and adjust it with the
+/// chaining setters (or by assigning the public fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HandshakeConfig {
+    /// Largest HTTP head (request or status line plus headers, up to and
+    /// including the empty line) accepted from the peer.
+    ///
+    /// Default 16 KiB: browsers send well under 4 KiB even with cookies, and
+    /// common servers cap heads at 8 to 16 KiB, so this admits any real
+    /// handshake while bounding memory per connecting peer.
+    pub max_head_size: usize,
+    /// Most header fields accepted from the peer.
+    ///
+    /// Default 64: a browser handshake carries about 15, and `httparse`
+    /// needs a slot per field, so this is generous but bounded.
+    pub max_headers: usize,
+    /// Largest body of a refusal (non-101) response that a client collects
+    /// so the application can show why it was refused.
+    ///
+    /// Default 64 KiB: enough for any error page, small enough that a
+    /// hostile server cannot make the client buffer much.
+    pub max_body_size: usize,
+    /// Which `Origin` values a server accepts.
+    ///
+    /// `None` (the default) accepts any origin. `Some(list)` requires every
+    /// `Origin` header to match an entry, ignoring ASCII case, and refuses
+    /// others with 403. A request without `Origin` is always allowed:
+    /// browsers always send one, so its absence means a non-browser client,
+    /// which the origin check (a defence against cross-site pages, RFC 6455
+    /// §10.2) does not concern.
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+impl Default for HandshakeConfig {
+    fn default() -> Self {
+        Self {
+            max_head_size: 16 * 1024,
+            max_headers: 64,
+            max_body_size: 64 * 1024,
+            allowed_origins: None,
+        }
+    }
+}
+
+impl HandshakeConfig {
+    /// Sets [`max_head_size`](Self::max_head_size).
+    #[must_use]
+    pub fn max_head_size(mut self, bytes: usize) -> Self {
+        self.max_head_size = bytes;
+        self
+    }
+
+    /// Sets [`max_headers`](Self::max_headers).
+    #[must_use]
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.max_headers = count;
+        self
+    }
+
+    /// Sets [`max_body_size`](Self::max_body_size).
+    #[must_use]
+    pub fn max_body_size(mut self, bytes: usize) -> Self {
+        self.max_body_size = bytes;
+        self
+    }
+
+    /// Sets [`allowed_origins`](Self::allowed_origins) to `Some(origins)`.
+    #[must_use]
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Whether `origin` passes [`allowed_origins`](Self::allowed_origins).
+    pub(crate) fn origin_allowed(&self, origin: &[u8]) -> bool {
+        match &self.allowed_origins {
+            None => true,
+            Some(list) => {
+                let origin = super::headers::trim_ows(origin);
+                list.iter()
+                    .any(|allowed| allowed.as_bytes().eq_ignore_ascii_case(origin))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_documentation() {
+        let c = HandshakeConfig::default();
+        assert_eq!(c.max_head_size, 16 * 1024);
+        assert_eq!(c.max_headers, 64);
+        assert_eq!(c.max_body_size, 64 * 1024);
+        assert_eq!(c.allowed_origins, None);
+    }
+
+    #[test]
+    fn setters_chain() {
+        let c = HandshakeConfig::default()
+            .max_head_size(1)
+            .max_headers(2)
+            .max_body_size(3)
+            .allowed_origins(["https://a"]);
+        assert_eq!((c.max_head_size, c.max_headers, c.max_body_size), (1, 2, 3));
+        assert_eq!(c.allowed_origins, Some(vec!["https://a".to_owned()]));
+    }
+
+    #[test]
+    fn origin_check_ignores_case_and_allows_anything_without_a_list() {
+        assert!(HandshakeConfig::default().origin_allowed(b"https://evil"));
+        let c = HandshakeConfig::default().allowed_origins(["https://Example.com"]);
+        assert!(c.origin_allowed(b"https://example.COM"));
+        assert!(!c.origin_allowed(b"https://example.com.evil"));
+        assert!(!c.origin_allowed(b"null"));
+    }
+}
