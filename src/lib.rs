@@ -55,6 +55,8 @@ pub mod frame;
 pub mod handshake;
 mod utf8;
 
+pub mod blocking;
+
 pub use config::{Config, Keepalive};
 pub use connection::{Connection, Role, State};
 pub use error::{Error, ProtocolError, UsageError};

@@ -1,0 +1,369 @@
+//! The blocking adapter: a [`Connection`] over any `Read + Write` stream.
+//!
+//! It moves bytes and nothing else: every protocol decision is the core's.
+//! Reads go straight into the connection's receive buffer; everything the
+//! connection queues (replies to pings and closes included) is written
+//! before the next read blocks.
+//!
+//! The core's timers (close timeout, keepalive) need a read that can time
+//! out: [`WebSocket::with_timers`] turns them on for streams that implement
+//! [`ReadTimeout`] (`TcpStream` does; [`connect`] turns them on itself).
+//!
+//! ```no_run
+//! use rfc6455::blocking;
+//! use rfc6455::Message;
+//!
+//! let (mut ws, _response) = blocking::connect("ws://127.0.0.1:9001/")?;
+//! ws.send(Message::Text("hello".into()))?;
+//! while let Some(message) = ws.read()? {
+//!     println!("{message:?}");
+//!     ws.close(1000u16, "done")?;
+//! }
+//! # Ok::<(), rfc6455::blocking::Error>(())
+//! ```
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::handshake::{
+    Accept, BuildError, ClientHandshake, ClientOptions, Incoming, Request, RequestError, Response,
+    ResponseError, ServerHandshake,
+};
+use crate::{CloseCode, Config, Connection, Message, Role, UsageError};
+
+/// Everything that can go wrong on a blocking WebSocket.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The transport failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The client's opening handshake was invalid; the matching HTTP error
+    /// response was sent.
+    #[error("invalid handshake request: {0}")]
+    Request(#[from] RequestError),
+    /// The server refused or botched the opening handshake.
+    #[error("handshake refused: {0}")]
+    Response(#[from] ResponseError),
+    /// The URL, options or accept parameters were invalid.
+    #[error("invalid handshake parameters: {0}")]
+    Build(#[from] BuildError),
+    /// The request was plain HTTP, not an upgrade; 400 was sent.
+    #[error("not a WebSocket upgrade: {} {}", .0.method(), .0.target())]
+    NotUpgrade(Box<Request>),
+    /// The application refused the handshake; its response was sent.
+    #[error("handshake refused by the application with status {0}")]
+    Refused(u16),
+    /// The transport closed before the opening handshake finished.
+    #[error("the transport closed during the opening handshake")]
+    HandshakeEof,
+    /// The connection ended without a clean close handshake.
+    #[error(transparent)]
+    Connection(#[from] crate::Error),
+    /// The call is not allowed in the connection's state.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+}
+
+/// A refusal of an opening handshake, returned from the callback of
+/// [`accept_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The HTTP status, e.g. 403.
+    pub status: u16,
+    /// Extra response headers.
+    pub headers: Vec<(String, String)>,
+    /// The response body.
+    pub body: Vec<u8>,
+}
+
+impl Rejection {
+    /// A refusal with a status and a plain-text body.
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Rejection {
+            status,
+            headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+            body: body.into(),
+        }
+    }
+}
+
+/// A stream whose reads can be given a timeout, so the core's timers fire
+/// while a read blocks.
+pub trait ReadTimeout {
+    /// Sets the timeout of the next reads (`None`: block indefinitely).
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl ReadTimeout for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
+
+#[cfg(unix)]
+impl ReadTimeout for std::os::unix::net::UnixStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+}
+
+/// A WebSocket over a blocking stream.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    stream: S,
+    conn: Connection,
+    set_read_timeout: Option<fn(&S, Option<Duration>) -> io::Result<()>>,
+}
+
+/// Connects to a `ws://` URL over TCP, with the default configuration. The
+/// core's timers are on.
+pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    let handshake = ClientHandshake::new(url, ClientOptions::new())?;
+    if handshake.target().secure {
+        return Err(Error::Io(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "wss:// needs TLS: open a TLS stream and use blocking::client over it",
+        )));
+    }
+    let target = handshake.target();
+    let stream = TcpStream::connect((target.host.trim_matches(['[', ']']), target.port))?;
+    stream.set_nodelay(true)?;
+    let (ws, response) = handshake_client(handshake, stream, Config::default())?;
+    Ok((ws.with_timers(), response))
+}
+
+/// Runs the client handshake for `url` over a stream the caller opened.
+pub fn client<S: Read + Write>(
+    url: &str,
+    options: ClientOptions,
+    stream: S,
+    config: Config,
+) -> Result<(WebSocket<S>, Response), Error> {
+    handshake_client(ClientHandshake::new(url, options)?, stream, config)
+}
+
+fn handshake_client<S: Read + Write>(
+    mut handshake: ClientHandshake,
+    mut stream: S,
+    config: Config,
+) -> Result<(WebSocket<S>, Response), Error> {
+    stream.write_all(handshake.request())?;
+    stream.flush()?;
+    let mut buf = [0; 4096];
+    let response = loop {
+        let n = read_some(&mut stream, &mut buf)?;
+        if n == 0 {
+            handshake.receive_eof()?;
+            return Err(Error::HandshakeEof);
+        }
+        if let Some(response) = handshake.receive(&buf[..n])? {
+            break response;
+        }
+    };
+    let mut conn = Connection::new(Role::Client, config);
+    conn.receive(handshake.leftover());
+    Ok((WebSocket::from_connection(stream, conn), response))
+}
+
+/// Accepts a WebSocket on a stream with the default configuration,
+/// whatever subprotocols the client offers (none is chosen).
+pub fn accept<S: Read + Write>(stream: S) -> Result<WebSocket<S>, Error> {
+    accept_with(stream, Config::default(), |_| Ok(Accept::new()))
+}
+
+/// Accepts a WebSocket on a stream, letting `decide` see the request and
+/// accept it (choosing a subprotocol, adding headers) or refuse it.
+pub fn accept_with<S, F>(mut stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+where
+    S: Read + Write,
+    F: FnOnce(&Request) -> Result<Accept, Rejection>,
+{
+    let mut handshake = ServerHandshake::new();
+    let mut buf = [0; 4096];
+    let incoming = loop {
+        let n = read_some(&mut stream, &mut buf)?;
+        if n == 0 {
+            return Err(Error::HandshakeEof);
+        }
+        match handshake.receive(&buf[..n]) {
+            Ok(Some(incoming)) => break incoming,
+            Ok(None) => {}
+            Err(error) => {
+                stream.write_all(&error.response())?;
+                return Err(error.into());
+            }
+        }
+    };
+    let request = match incoming {
+        Incoming::Upgrade(request) => request,
+        Incoming::Http(request) => {
+            let body = b"This endpoint speaks WebSocket only.\n";
+            stream.write_all(&crate::handshake::response(400, &[], body)?)?;
+            return Err(Error::NotUpgrade(Box::new(request)));
+        }
+    };
+    match decide(&request) {
+        Ok(accept) => stream.write_all(&request.accept(&accept)?)?,
+        Err(rejection) => {
+            let headers: Vec<(&str, &str)> = rejection
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            stream.write_all(&crate::handshake::response(
+                rejection.status,
+                &headers,
+                &rejection.body,
+            )?)?;
+            return Err(Error::Refused(rejection.status));
+        }
+    }
+    stream.flush()?;
+    let mut conn = Connection::new(Role::Server, config);
+    conn.receive(handshake.leftover());
+    Ok(WebSocket::from_connection(stream, conn))
+}
+
+fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Wraps a stream whose opening handshake was done elsewhere (by an HTTP
+    /// server, say), with a connection in the negotiated role. Bytes the
+    /// other code read past the handshake go to [`Connection::receive`]
+    /// first.
+    pub fn from_connection(stream: S, conn: Connection) -> Self {
+        WebSocket {
+            stream,
+            conn,
+            set_read_timeout: None,
+        }
+    }
+
+    /// Honours the core's timers (close timeout, keepalive) with read
+    /// timeouts on the stream.
+    #[must_use]
+    pub fn with_timers(mut self) -> Self
+    where
+        S: ReadTimeout,
+    {
+        self.set_read_timeout = Some(<S as ReadTimeout>::set_read_timeout);
+        self
+    }
+
+    /// The next message; `Ok(None)` once the close handshake is over (the
+    /// peer's close frame was returned as [`Message::Close`] before). Pings
+    /// are answered and closes echoed before this returns. Streamed chunks
+    /// ([`Config::streaming`]) are not messages: use [`WebSocket::connection`]
+    /// and the core's events for them.
+    pub fn read(&mut self) -> Result<Option<Message>, Error> {
+        loop {
+            match self.conn.poll_event() {
+                Ok(Some(event)) => {
+                    let message = event.to_message();
+                    self.flush()?;
+                    if let Some(message) = message {
+                        return Ok(Some(message));
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    // The close frame for a protocol error goes out if it can.
+                    let _ = self.flush();
+                    return Err(error.into());
+                }
+            }
+            self.flush()?;
+            if self.conn.should_close_transport() {
+                return Ok(None);
+            }
+            if let Some(set_read_timeout) = self.set_read_timeout {
+                let now = Instant::now();
+                let timeout = self.conn.poll_timeout(now).map(|deadline| {
+                    deadline
+                        .saturating_duration_since(now)
+                        .max(Duration::from_millis(1))
+                });
+                set_read_timeout(&self.stream, timeout)?;
+            }
+            match self.stream.read(self.conn.receive_buffer()) {
+                Ok(0) => self.conn.receive_eof(),
+                Ok(n) => self.conn.commit(n),
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    self.conn.handle_timeout(Instant::now());
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Sends a message and flushes it.
+    pub fn send(&mut self, message: Message) -> Result<(), Error> {
+        match message {
+            Message::Text(text) => self.conn.send_text(&text)?,
+            Message::Binary(data) => self.conn.send_binary(&data)?,
+            Message::Ping(data) => self.conn.send_ping(&data)?,
+            Message::Pong(data) => self.conn.send_pong(&data)?,
+            Message::Close(Some(frame)) => self.conn.close(frame.code, &frame.reason)?,
+            Message::Close(None) => self.conn.close(CloseCode::NORMAL, "")?,
+        }
+        self.flush()
+    }
+
+    /// Starts the close handshake; keep calling [`WebSocket::read`] until it
+    /// returns `Ok(None)` to finish it.
+    pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
+        self.conn.close(code, reason)?;
+        self.flush()
+    }
+
+    /// Writes everything the connection has queued.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        while let Some(bytes) = self.conn.poll_transmit() {
+            match self.stream.write(bytes) {
+                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.conn.advance_transmit(n),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// The sans-IO connection, for its state and lower-level calls.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, mutably; reading or writing it directly corrupts the
+    /// connection.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The stream and the connection.
+    pub fn into_parts(self) -> (S, Connection) {
+        (self.stream, self.conn)
+    }
+}
