@@ -109,12 +109,15 @@ impl ReadTimeout for std::os::unix::net::UnixStream {
     }
 }
 
+/// How a stream's read timeout is set, when it can be.
+type SetReadTimeout<S> = fn(&S, Option<Duration>) -> io::Result<()>;
+
 /// A WebSocket over a blocking stream.
 #[derive(Debug)]
 pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
-    set_read_timeout: Option<fn(&S, Option<Duration>) -> io::Result<()>>,
+    set_read_timeout: Option<SetReadTimeout<S>>,
 }
 
 /// Connects to a `ws://` URL over TCP, with the default configuration. The

@@ -62,3 +62,8 @@ pub use connection::{Connection, Role, State};
 pub use error::{Error, ProtocolError, UsageError};
 pub use event::{Chunk, Event, Message};
 pub use frame::{CloseCode, CloseFrame, MessageKind, OpCode};
+
+/// The README's code, compiled and run as doctests so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
