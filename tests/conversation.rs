@@ -14,9 +14,12 @@ use rfc6455::{Config, Connection, Role, State};
 /// write as its request, and the server's in the same write as its 101.
 fn connect() -> (Connection, Connection) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-    let mut client_hs =
-        ClientHandshake::with_rng("ws://127.0.0.1:9001/chat?room=1", ClientOptions::new().protocol("chat"), &mut rng)
-            .unwrap();
+    let mut client_hs = ClientHandshake::with_rng(
+        "ws://127.0.0.1:9001/chat?room=1",
+        ClientOptions::new().protocol("chat"),
+        &mut rng,
+    )
+    .unwrap();
     let mut client = common::client(Config::default());
     client.send_text("early from client").unwrap();
     let mut wire = client_hs.request().to_vec();
@@ -44,7 +47,10 @@ fn connect() -> (Connection, Connection) {
     server.send_text("early from server").unwrap();
     reply.extend(transmit(&mut server));
 
-    let response = client_hs.receive(&reply).unwrap().expect("a complete response");
+    let response = client_hs
+        .receive(&reply)
+        .unwrap()
+        .expect("a complete response");
     assert_eq!(response.protocol(), Some("chat"));
     assert_eq!(
         feed(&mut client, &client_hs.into_leftover()),
@@ -62,7 +68,10 @@ fn handshake_messages_and_close_in_memory() {
         feed(&mut server, &transmit(&mut client)),
         [Ev::Binary(vec![1, 2, 3]), Ev::Ping(b"hb".to_vec())]
     );
-    assert_eq!(feed(&mut client, &transmit(&mut server)), [Ev::Pong(b"hb".to_vec())]);
+    assert_eq!(
+        feed(&mut client, &transmit(&mut server)),
+        [Ev::Pong(b"hb".to_vec())]
+    );
 
     client.close(1000u16, "bye").unwrap();
     assert_eq!(
@@ -74,7 +83,10 @@ fn handshake_messages_and_close_in_memory() {
         feed(&mut client, &transmit(&mut server)),
         [Ev::Close(Some((1000, String::new())))]
     );
-    assert_eq!((client.state(), server.state()), (State::Closed, State::Closed));
+    assert_eq!(
+        (client.state(), server.state()),
+        (State::Closed, State::Closed)
+    );
     client.receive_eof();
     assert!(client.should_close_transport());
     assert_eq!(events(&mut client), []);
@@ -91,7 +103,8 @@ fn a_plain_http_request_is_reported_for_the_application_to_answer() {
         panic!("not an upgrade");
     };
     assert_eq!(request.path(), "/index.html");
-    let page = rfc6455::handshake::response(200, &[("Content-Type", "text/html")], b"<p>hi</p>").unwrap();
+    let page =
+        rfc6455::handshake::response(200, &[("Content-Type", "text/html")], b"<p>hi</p>").unwrap();
     assert!(page.starts_with(b"HTTP/1.1 200 OK\r\n"));
 }
 

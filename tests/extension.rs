@@ -35,7 +35,13 @@ impl Extension for Xor {
         Ok(rsv & 0b100 != 0)
     }
 
-    fn decode(&mut self, input: &[u8], _last: bool, out: &mut Vec<u8>, max_output: usize) -> Result<(), ExtensionError> {
+    fn decode(
+        &mut self,
+        input: &[u8],
+        _last: bool,
+        out: &mut Vec<u8>,
+        max_output: usize,
+    ) -> Result<(), ExtensionError> {
         let copies = if self.expand { 2 } else { 1 };
         if input.len() * copies > max_output {
             return Err(ExtensionError::TooBig { max: max_output });
@@ -71,7 +77,10 @@ fn payloads_pass_through_the_extension_both_ways_with_rsv1_on_the_first_frame_on
     let frames = common::frames(&sent);
     assert_eq!(frames.len(), 2);
     assert_eq!((frames[0].0.rsv, frames[1].0.rsv), (0b100, 0));
-    assert_eq!(frames[0].1, b"hel".iter().map(|b| b ^ 0x55).collect::<Vec<_>>());
+    assert_eq!(
+        frames[0].1,
+        b"hel".iter().map(|b| b ^ 0x55).collect::<Vec<_>>()
+    );
     assert_eq!(feed(&mut pair.server, &sent), [Ev::Text("hello".into())]);
     pair.server.send_binary(b"back").unwrap();
     assert_eq!(pair.to_client(), [Ev::Binary(b"back".to_vec())]);
@@ -80,7 +89,10 @@ fn payloads_pass_through_the_extension_both_ways_with_rsv1_on_the_first_frame_on
 #[test]
 fn a_message_without_the_extensions_bit_is_not_transformed() {
     let mut server = with_xor(common::server(Config::default()));
-    assert_eq!(feed(&mut server, &client_frame(0x82, b"plain")), [Ev::Binary(b"plain".to_vec())]);
+    assert_eq!(
+        feed(&mut server, &client_frame(0x82, b"plain")),
+        [Ev::Binary(b"plain".to_vec())]
+    );
 }
 
 #[test]
@@ -88,7 +100,9 @@ fn control_frames_never_carry_the_extensions_bit() {
     let mut server = with_xor(common::server(Config::default()));
     assert_eq!(
         feed(&mut server, &client_frame(0xC9, b"")),
-        [Ev::Error(Error::Protocol(ProtocolError::ReservedBits(0b100)))]
+        [Ev::Error(Error::Protocol(ProtocolError::ReservedBits(
+            0b100
+        )))]
     );
 }
 
@@ -99,7 +113,9 @@ fn continuation_frames_never_carry_the_extensions_bit() {
     bytes.extend(client_frame(0xC0, b"b"));
     assert_eq!(
         feed(&mut server, &bytes),
-        [Ev::Error(Error::Protocol(ProtocolError::ReservedBits(0b100)))]
+        [Ev::Error(Error::Protocol(ProtocolError::ReservedBits(
+            0b100
+        )))]
     );
 }
 
@@ -108,7 +124,9 @@ fn bits_the_extension_does_not_claim_stay_reserved() {
     let mut server = with_xor(common::server(Config::default()));
     assert_eq!(
         feed(&mut server, &client_frame(0xA2, b"")),
-        [Ev::Error(Error::Protocol(ProtocolError::ReservedBits(0b010)))]
+        [Ev::Error(Error::Protocol(ProtocolError::ReservedBits(
+            0b010
+        )))]
     );
 }
 
@@ -121,7 +139,9 @@ fn an_expanding_decoder_is_stopped_at_the_message_limit_with_1009() {
     bytes.extend(client_frame(0x80, &[0; 40]));
     assert_eq!(
         feed(&mut server, &bytes),
-        [Ev::Error(Error::Protocol(ProtocolError::Extension(ExtensionError::TooBig { max: 20 })))]
+        [Ev::Error(Error::Protocol(ProtocolError::Extension(
+            ExtensionError::TooBig { max: 20 }
+        )))]
     );
     assert_eq!(close_code_sent(&transmit(&mut server)), Some(Some(1009)));
 }

@@ -22,7 +22,10 @@ fn auto_pong_can_be_turned_off() {
     let mut config = Config::default();
     config.auto_pong = false;
     let mut server = server(config);
-    assert_eq!(feed(&mut server, &client_frame(0x89, b"x")), [Ev::Ping(b"x".to_vec())]);
+    assert_eq!(
+        feed(&mut server, &client_frame(0x89, b"x")),
+        [Ev::Ping(b"x".to_vec())]
+    );
     assert_eq!(transmit(&mut server), b"");
     server.send_pong(b"x").unwrap();
     assert_eq!(transmit(&mut server), frame(0x8A, b"x", None));
@@ -31,7 +34,10 @@ fn auto_pong_can_be_turned_off() {
 #[test]
 fn a_control_frame_of_125_bytes_is_accepted_and_126_refused_with_1002() {
     let mut server = server(Config::default());
-    assert_eq!(feed(&mut server, &client_frame(0x89, &[1; 125])), [Ev::Ping(vec![1; 125])]);
+    assert_eq!(
+        feed(&mut server, &client_frame(0x89, &[1; 125])),
+        [Ev::Ping(vec![1; 125])]
+    );
     let mut server = common::server(Config::default());
     assert_eq!(
         feed(&mut server, &client_frame(0x89, &[1; 126])),
@@ -55,8 +61,14 @@ fn a_fragmented_control_frame_is_refused_with_1002() {
 #[test]
 fn sending_a_control_payload_over_125_bytes_is_a_usage_error() {
     let mut client = client(Config::default());
-    assert_eq!(client.send_ping(&[0; 126]), Err(UsageError::ControlPayloadTooLong(126)));
-    assert_eq!(client.send_pong(&[0; 126]), Err(UsageError::ControlPayloadTooLong(126)));
+    assert_eq!(
+        client.send_ping(&[0; 126]),
+        Err(UsageError::ControlPayloadTooLong(126))
+    );
+    assert_eq!(
+        client.send_pong(&[0; 126]),
+        Err(UsageError::ControlPayloadTooLong(126))
+    );
     client.send_ping(&[0; 125]).unwrap();
 }
 
@@ -74,7 +86,11 @@ fn only_the_latest_unwritten_pong_is_kept_for_a_ping_flood() {
     assert_eq!(server.buffered_amount(), 6);
     assert_eq!(
         transmit(&mut server),
-        [frame(0x8A, &0u32.to_be_bytes(), None), frame(0x8A, &9_999u32.to_be_bytes(), None)].concat()
+        [
+            frame(0x8A, &0u32.to_be_bytes(), None),
+            frame(0x8A, &9_999u32.to_be_bytes(), None)
+        ]
+        .concat()
     );
 }
 
@@ -90,6 +106,10 @@ fn a_pong_pending_before_a_close_is_sent_before_it() {
     use rfc6455::OpCode::{Close, Pong};
     assert_eq!(
         kinds,
-        [(Pong, b"1".to_vec()), (Pong, b"2".to_vec()), (Close, 1000u16.to_be_bytes().to_vec())]
+        [
+            (Pong, b"1".to_vec()),
+            (Pong, b"2".to_vec()),
+            (Close, 1000u16.to_be_bytes().to_vec())
+        ]
     );
 }

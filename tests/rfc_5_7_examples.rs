@@ -29,14 +29,19 @@ fn example_client() -> Connection {
 }
 
 const UNMASKED_HELLO: [u8; 7] = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
-const MASKED_HELLO: [u8; 11] = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+const MASKED_HELLO: [u8; 11] = [
+    0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+];
 
 #[test]
 fn single_frame_unmasked_text_is_what_a_server_sends_and_a_client_reads() {
     let mut server = server(Config::default());
     server.send_text("Hello").unwrap();
     assert_eq!(transmit(&mut server), UNMASKED_HELLO);
-    assert_eq!(feed(&mut client(Config::default()), &UNMASKED_HELLO), [Ev::Text("Hello".into())]);
+    assert_eq!(
+        feed(&mut client(Config::default()), &UNMASKED_HELLO),
+        [Ev::Text("Hello".into())]
+    );
 }
 
 #[test]
@@ -44,13 +49,19 @@ fn single_frame_masked_text_is_what_a_client_sends_and_a_server_reads() {
     let mut client = example_client();
     client.send_text("Hello").unwrap();
     assert_eq!(transmit(&mut client), MASKED_HELLO);
-    assert_eq!(feed(&mut server(Config::default()), &MASKED_HELLO), [Ev::Text("Hello".into())]);
+    assert_eq!(
+        feed(&mut server(Config::default()), &MASKED_HELLO),
+        [Ev::Text("Hello".into())]
+    );
 }
 
 #[test]
 fn fragmented_unmasked_text_is_reassembled() {
     let bytes = [0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f];
-    assert_eq!(feed(&mut client(Config::default()), &bytes), [Ev::Text("Hello".into())]);
+    assert_eq!(
+        feed(&mut client(Config::default()), &bytes),
+        [Ev::Text("Hello".into())]
+    );
     let mut config = Config::default();
     config.fragment_size = Some(3);
     let mut server = server(config);
@@ -77,7 +88,10 @@ fn binary_of_256_bytes_uses_a_16_bit_length() {
     let bytes = transmit(&mut server);
     assert_eq!(bytes[..4], [0x82, 0x7E, 0x01, 0x00]);
     assert_eq!(bytes[4..], payload[..]);
-    assert_eq!(feed(&mut client(Config::default()), &bytes), [Ev::Binary(payload)]);
+    assert_eq!(
+        feed(&mut client(Config::default()), &bytes),
+        [Ev::Binary(payload)]
+    );
 }
 
 #[test]

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{client, client_frame, close_code_sent, events, feed, frame, server, transmit, Ev, Pair};
+use common::{
+    client, client_frame, close_code_sent, events, feed, frame, server, transmit, Ev, Pair,
+};
 use rfc6455::{Config, Error, MessageKind, ProtocolError, State};
 
 fn protocol_error(error: ProtocolError) -> Ev {
@@ -83,10 +85,16 @@ fn reserved_bits_without_an_extension_are_a_protocol_error_in_both_roles() {
 fn reserved_opcodes_are_a_protocol_error_in_both_roles() {
     for opcode in [0x3, 0x7, 0xB, 0xF] {
         let (events, code) = server_gets(&client_frame(0x80 | opcode, b""));
-        assert_eq!(events, [protocol_error(ProtocolError::ReservedOpcode(opcode))]);
+        assert_eq!(
+            events,
+            [protocol_error(ProtocolError::ReservedOpcode(opcode))]
+        );
         assert_eq!(code, Some(Some(1002)));
         let (events, _) = client_gets(&frame(0x80 | opcode, b"", None));
-        assert_eq!(events, [protocol_error(ProtocolError::ReservedOpcode(opcode))]);
+        assert_eq!(
+            events,
+            [protocol_error(ProtocolError::ReservedOpcode(opcode))]
+        );
     }
 }
 
@@ -95,7 +103,10 @@ fn a_64_bit_length_with_the_top_bit_set_is_a_protocol_error() {
     let mut bytes = vec![0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0];
     bytes.extend_from_slice(&[1, 2, 3, 4]);
     let (events, code) = server_gets(&bytes);
-    assert_eq!(events, [protocol_error(ProtocolError::InvalidPayloadLength)]);
+    assert_eq!(
+        events,
+        [protocol_error(ProtocolError::InvalidPayloadLength)]
+    );
     assert_eq!(code, Some(Some(1002)));
 }
 
@@ -121,7 +132,10 @@ fn fragments_are_reassembled_with_control_frames_between_them() {
 #[test]
 fn a_continuation_without_a_message_is_a_protocol_error() {
     let (events, code) = server_gets(&client_frame(0x80, b"orphan"));
-    assert_eq!(events, [protocol_error(ProtocolError::UnexpectedContinuation)]);
+    assert_eq!(
+        events,
+        [protocol_error(ProtocolError::UnexpectedContinuation)]
+    );
     assert_eq!(code, Some(Some(1002)));
 }
 
@@ -130,7 +144,10 @@ fn a_new_data_frame_inside_a_fragmented_message_is_a_protocol_error() {
     let mut bytes = client_frame(0x01, b"start");
     bytes.extend(client_frame(0x82, b"new"));
     let (events, code) = server_gets(&bytes);
-    assert_eq!(events, [protocol_error(ProtocolError::ExpectedContinuation)]);
+    assert_eq!(
+        events,
+        [protocol_error(ProtocolError::ExpectedContinuation)]
+    );
     assert_eq!(code, Some(Some(1002)));
 }
 
@@ -155,7 +172,10 @@ fn a_frame_over_the_frame_limit_is_refused_on_its_header_with_1009() {
     let header = &client_frame(0x82, &[0; 1001])[..8];
     assert_eq!(
         feed(&mut server, header),
-        [protocol_error(ProtocolError::FrameTooBig { size: 1001, max: 1000 })]
+        [protocol_error(ProtocolError::FrameTooBig {
+            size: 1001,
+            max: 1000
+        })]
     );
     assert_eq!(close_code_sent(&transmit(&mut server)), Some(Some(1009)));
     assert_eq!(server.state(), State::Closed);
@@ -171,7 +191,10 @@ fn a_message_over_the_message_limit_is_refused_when_the_header_announces_it() {
     bytes.extend_from_slice(&client_frame(0x80, b"12345")[..6]);
     assert_eq!(
         feed(&mut server, &bytes),
-        [protocol_error(ProtocolError::MessageTooBig { size: 11, max: 10 })]
+        [protocol_error(ProtocolError::MessageTooBig {
+            size: 11,
+            max: 10
+        })]
     );
     assert_eq!(close_code_sent(&transmit(&mut server)), Some(Some(1009)));
 }
@@ -200,7 +223,10 @@ fn a_message_of_exactly_the_limits_is_accepted() {
     config.max_fragments = 2;
     let mut bytes = client_frame(0x02, b"abc");
     bytes.extend(client_frame(0x80, b"def"));
-    assert_eq!(feed(&mut server(config), &bytes), [Ev::Binary(b"abcdef".to_vec())]);
+    assert_eq!(
+        feed(&mut server(config), &bytes),
+        [Ev::Binary(b"abcdef".to_vec())]
+    );
 }
 
 #[test]
@@ -230,7 +256,10 @@ fn receive_buffer_and_commit_deliver_like_receive() {
         server.commit(piece.len());
         got.extend(events(&mut server));
     }
-    assert_eq!(got, [Ev::Text("in place".into()), Ev::Text("assembled".into())]);
+    assert_eq!(
+        got,
+        [Ev::Text("in place".into()), Ev::Text("assembled".into())]
+    );
 }
 
 #[test]
@@ -251,18 +280,30 @@ fn outgoing_messages_are_fragmented_at_the_configured_size() {
 #[test]
 fn a_streamed_send_arrives_as_one_message() {
     let mut pair = Pair::new();
-    pair.client.send_chunk(MessageKind::Text, "κό".as_bytes(), false).unwrap();
+    pair.client
+        .send_chunk(MessageKind::Text, "κό".as_bytes(), false)
+        .unwrap();
     pair.client.send_ping(b"between").unwrap();
-    pair.client.send_chunk(MessageKind::Text, &"σμε".as_bytes()[..1], false).unwrap();
-    pair.client.send_chunk(MessageKind::Text, &"σμε".as_bytes()[1..], true).unwrap();
-    assert_eq!(pair.to_server(), [Ev::Ping(b"between".to_vec()), Ev::Text("κόσμε".into())]);
+    pair.client
+        .send_chunk(MessageKind::Text, &"σμε".as_bytes()[..1], false)
+        .unwrap();
+    pair.client
+        .send_chunk(MessageKind::Text, &"σμε".as_bytes()[1..], true)
+        .unwrap();
+    assert_eq!(
+        pair.to_server(),
+        [Ev::Ping(b"between".to_vec()), Ev::Text("κόσμε".into())]
+    );
 }
 
 #[test]
 fn a_streamed_send_refuses_other_messages_until_it_ends() {
     let mut client = client(Config::default());
     client.send_chunk(MessageKind::Binary, b"a", false).unwrap();
-    assert_eq!(client.send_text("x"), Err(rfc6455::UsageError::MessageInProgress));
+    assert_eq!(
+        client.send_text("x"),
+        Err(rfc6455::UsageError::MessageInProgress)
+    );
     assert_eq!(
         client.send_chunk(MessageKind::Text, b"x", true),
         Err(rfc6455::UsageError::MessageKindMismatch {

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{client, client_frame, close_code_sent, events, feed, frame, server, transmit, Ev, Pair};
+use common::{
+    client, client_frame, close_code_sent, events, feed, frame, server, transmit, Ev, Pair,
+};
 use rfc6455::{CloseCode, Config, Error, ProtocolError, State, UsageError};
 
 fn protocol_error(error: ProtocolError) -> Ev {
@@ -38,7 +40,10 @@ fn client_initiated_close_completes_and_the_server_closes_the_transport_first() 
 fn server_initiated_close_completes() {
     let mut pair = Pair::new();
     pair.server.close(CloseCode::GOING_AWAY, "restart").unwrap();
-    assert_eq!(pair.to_client(), [Ev::Close(Some((1001, "restart".into())))]);
+    assert_eq!(
+        pair.to_client(),
+        [Ev::Close(Some((1001, "restart".into())))]
+    );
     assert_eq!(pair.to_server(), [Ev::Close(Some((1001, String::new())))]);
     assert_eq!(pair.server.state(), State::Closed);
     assert!(pair.server.should_close_transport());
@@ -47,7 +52,10 @@ fn server_initiated_close_completes() {
 #[test]
 fn an_empty_close_is_answered_with_an_empty_close() {
     let mut server = server(Config::default());
-    assert_eq!(feed(&mut server, &client_frame(0x88, b"")), [Ev::Close(None)]);
+    assert_eq!(
+        feed(&mut server, &client_frame(0x88, b"")),
+        [Ev::Close(None)]
+    );
     assert_eq!(close_code_sent(&transmit(&mut server)), Some(None));
 }
 
@@ -60,13 +68,19 @@ fn invalid_close_codes_are_refused_with_1002() {
             [protocol_error(ProtocolError::InvalidCloseCode(code))],
             "{code}"
         );
-        assert_eq!(close_code_sent(&transmit(&mut server)), Some(Some(1002)), "{code}");
+        assert_eq!(
+            close_code_sent(&transmit(&mut server)),
+            Some(Some(1002)),
+            "{code}"
+        );
     }
 }
 
 #[test]
 fn valid_close_codes_are_echoed() {
-    for code in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999] {
+    for code in [
+        1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999,
+    ] {
         let mut server = server(Config::default());
         assert_eq!(
             feed(&mut server, &client_frame(0x88, &close_payload(code, b"r"))),
@@ -90,7 +104,10 @@ fn a_one_byte_close_payload_is_refused_with_1002() {
 fn an_invalid_utf8_close_reason_is_refused_with_1007() {
     let mut server = server(Config::default());
     assert_eq!(
-        feed(&mut server, &client_frame(0x88, &close_payload(1000, b"\xce\xba\xff"))),
+        feed(
+            &mut server,
+            &client_frame(0x88, &close_payload(1000, b"\xce\xba\xff"))
+        ),
         [protocol_error(ProtocolError::InvalidCloseReason)]
     );
     assert_eq!(close_code_sent(&transmit(&mut server)), Some(Some(1007)));
@@ -105,7 +122,10 @@ fn nothing_is_sent_after_our_close_frame() {
     assert_eq!(client.close(1000u16, ""), Err(UsageError::Closed));
     // A ping arriving now is reported but not answered.
     let sent = transmit(&mut client);
-    assert_eq!(feed(&mut client, &frame(0x89, b"p", None)), [Ev::Ping(b"p".to_vec())]);
+    assert_eq!(
+        feed(&mut client, &frame(0x89, b"p", None)),
+        [Ev::Ping(b"p".to_vec())]
+    );
     assert_eq!(transmit(&mut client), b"");
     assert_eq!(common::frames(&sent).len(), 1);
 }
@@ -134,7 +154,10 @@ fn messages_arriving_while_we_close_are_delivered() {
     pair.to_client();
     assert_eq!(
         pair.to_server(),
-        [Ev::Text("in flight".into()), Ev::Close(Some((1000, String::new())))]
+        [
+            Ev::Text("in flight".into()),
+            Ev::Close(Some((1000, String::new())))
+        ]
     );
 }
 
@@ -143,7 +166,10 @@ fn frames_after_the_peers_close_are_ignored() {
     let mut server = server(Config::default());
     let mut bytes = client_frame(0x88, &close_payload(1000, b""));
     bytes.extend(client_frame(0x81, b"late"));
-    assert_eq!(feed(&mut server, &bytes), [Ev::Close(Some((1000, String::new())))]);
+    assert_eq!(
+        feed(&mut server, &bytes),
+        [Ev::Close(Some((1000, String::new())))]
+    );
     assert_eq!(feed(&mut server, &client_frame(0x81, b"later")), []);
 }
 
@@ -151,9 +177,15 @@ fn frames_after_the_peers_close_are_ignored() {
 fn unsendable_close_codes_and_long_reasons_are_usage_errors() {
     let mut client = client(Config::default());
     for code in [1005, 1006, 1015, 999, 2000, 5000] {
-        assert_eq!(client.close(code, ""), Err(UsageError::InvalidCloseCode(code)));
+        assert_eq!(
+            client.close(code, ""),
+            Err(UsageError::InvalidCloseCode(code))
+        );
     }
-    assert_eq!(client.close(1000u16, &"x".repeat(124)), Err(UsageError::CloseReasonTooLong(124)));
+    assert_eq!(
+        client.close(1000u16, &"x".repeat(124)),
+        Err(UsageError::CloseReasonTooLong(124))
+    );
     client.close(1000u16, &"x".repeat(123)).unwrap();
 }
 
@@ -172,7 +204,10 @@ fn with_auto_close_reply_off_the_application_answers_and_may_send_first() {
     assert!(pair.server.should_close_transport());
     assert_eq!(
         pair.to_client(),
-        [Ev::Text("last words".into()), Ev::Close(Some((4000, String::new())))]
+        [
+            Ev::Text("last words".into()),
+            Ev::Close(Some((4000, String::new())))
+        ]
     );
 }
 
@@ -183,14 +218,19 @@ fn an_unanswered_close_times_out_and_the_transport_closes() {
     let mut server = server(config);
     server.close(1000u16, "").unwrap();
     let start = Instant::now();
-    let deadline = server.poll_timeout(start).expect("the close timer is armed");
+    let deadline = server
+        .poll_timeout(start)
+        .expect("the close timer is armed");
     assert_eq!(deadline, start + Duration::from_secs(3));
     server.handle_timeout(start + Duration::from_secs(2));
     assert!(!server.should_close_transport());
     server.handle_timeout(deadline);
     assert!(server.should_close_transport());
     assert_eq!(server.state(), State::Closed);
-    assert_eq!(events(&mut server), [Ev::Error(Error::CloseTimeout(Duration::from_secs(3)))]);
+    assert_eq!(
+        events(&mut server),
+        [Ev::Error(Error::CloseTimeout(Duration::from_secs(3)))]
+    );
     assert_eq!(events(&mut server), []);
 }
 
@@ -202,7 +242,10 @@ fn a_client_closes_the_transport_itself_if_the_server_does_not() {
     assert_eq!(pair.client.state(), State::Closed);
     assert!(!pair.client.should_close_transport());
     let start = Instant::now();
-    let deadline = pair.client.poll_timeout(start).expect("waiting for the server to close");
+    let deadline = pair
+        .client
+        .poll_timeout(start)
+        .expect("waiting for the server to close");
     pair.client.handle_timeout(deadline);
     assert!(pair.client.should_close_transport());
     assert_eq!(events(&mut pair.client), []);
@@ -220,7 +263,11 @@ fn the_transport_ending_without_a_close_is_an_unexpected_eof_after_complete_mess
         [Ev::Text("complete".into()), Ev::Error(Error::UnexpectedEof)]
     );
     assert!(server.should_close_transport());
-    assert_eq!(transmit(&mut server), b"", "no close frame after the transport ended");
+    assert_eq!(
+        transmit(&mut server),
+        b"",
+        "no close frame after the transport ended"
+    );
 }
 
 #[test]
@@ -228,7 +275,10 @@ fn a_protocol_error_sends_one_close_and_ends_reading() {
     let mut server = server(Config::default());
     let mut bytes = client_frame(0x83, b"");
     bytes.extend(client_frame(0x81, b"after"));
-    assert_eq!(feed(&mut server, &bytes), [protocol_error(ProtocolError::ReservedOpcode(3))]);
+    assert_eq!(
+        feed(&mut server, &bytes),
+        [protocol_error(ProtocolError::ReservedOpcode(3))]
+    );
     assert_eq!(feed(&mut server, &client_frame(0x81, b"more")), []);
     let sent = common::frames(&transmit(&mut server));
     assert_eq!(sent.len(), 1);
@@ -241,7 +291,10 @@ fn a_failure_after_our_close_sends_no_second_close() {
     let mut server = server(Config::default());
     server.close(1000u16, "").unwrap();
     let first = transmit(&mut server);
-    assert_eq!(feed(&mut server, &frame(0x81, b"unmasked", None)), [protocol_error(ProtocolError::UnmaskedFrame)]);
+    assert_eq!(
+        feed(&mut server, &frame(0x81, b"unmasked", None)),
+        [protocol_error(ProtocolError::UnmaskedFrame)]
+    );
     assert_eq!(transmit(&mut server), b"");
     assert_eq!(common::frames(&first).len(), 1);
 }

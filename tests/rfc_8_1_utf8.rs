@@ -25,7 +25,11 @@ fn invalid_text_in_one_frame_is_refused_with_1007() {
     for bad in INVALID {
         let mut server = server(Config::default());
         let payload = [b"valid ", *bad, b" tail"].concat();
-        assert_eq!(feed(&mut server, &client_frame(0x81, &payload)), [invalid_utf8()], "{bad:x?}");
+        assert_eq!(
+            feed(&mut server, &client_frame(0x81, &payload)),
+            [invalid_utf8()],
+            "{bad:x?}"
+        );
         assert_eq!(close_code_sent(&transmit(&mut server)), Some(Some(1007)));
     }
 }
@@ -34,8 +38,15 @@ fn invalid_text_in_one_frame_is_refused_with_1007() {
 fn the_fragment_holding_the_bad_byte_fails_before_the_message_ends() {
     for bad in INVALID {
         let mut server = server(Config::default());
-        assert_eq!(feed(&mut server, &client_frame(0x01, "κόσμε".as_bytes())), []);
-        assert_eq!(feed(&mut server, &client_frame(0x00, bad)), [invalid_utf8()], "{bad:x?}");
+        assert_eq!(
+            feed(&mut server, &client_frame(0x01, "κόσμε".as_bytes())),
+            []
+        );
+        assert_eq!(
+            feed(&mut server, &client_frame(0x00, bad)),
+            [invalid_utf8()],
+            "{bad:x?}"
+        );
     }
 }
 
@@ -50,7 +61,10 @@ fn a_bad_byte_in_the_middle_of_one_frame_fails_before_the_frame_ends() {
         let mut server = server(config);
         let header = 6;
         assert_eq!(feed(&mut server, &bytes[..header + 6]), []);
-        assert_eq!(feed(&mut server, &bytes[header + 6..header + 8]), [invalid_utf8()]);
+        assert_eq!(
+            feed(&mut server, &bytes[header + 6..header + 8]),
+            [invalid_utf8()]
+        );
     }
 }
 
@@ -61,7 +75,10 @@ fn text_truncated_at_fin_is_refused() {
     bytes.extend(client_frame(0x80, b""));
     assert_eq!(feed(&mut server, &bytes), [invalid_utf8()]);
     let mut server = common::server(Config::default());
-    assert_eq!(feed(&mut server, &client_frame(0x81, b"ok \xe2\x82")), [invalid_utf8()]);
+    assert_eq!(
+        feed(&mut server, &client_frame(0x81, b"ok \xe2\x82")),
+        [invalid_utf8()]
+    );
 }
 
 #[test]
@@ -70,7 +87,10 @@ fn a_code_point_split_across_fragments_is_valid() {
     for cut in 1..text.len() {
         let mut bytes = client_frame(0x01, &text[..cut]);
         bytes.extend(client_frame(0x80, &text[cut..]));
-        assert_eq!(feed(&mut server(Config::default()), &bytes), [Ev::Text("€𝄞κ".into())]);
+        assert_eq!(
+            feed(&mut server(Config::default()), &bytes),
+            [Ev::Text("€𝄞κ".into())]
+        );
     }
 }
 
@@ -108,5 +128,18 @@ fn streamed_text_fails_on_the_piece_with_the_bad_byte() {
 #[test]
 fn a_client_validates_text_from_a_server_too() {
     let mut client = common::client(Config::default());
-    assert_eq!(feed(&mut client, &frame(0x81, b"\xed\xa0\x80", None)), [invalid_utf8()]);
+    assert_eq!(
+        feed(&mut client, &frame(0x81, b"\xed\xa0\x80", None)),
+        [invalid_utf8()]
+    );
+}
+
+#[test]
+fn input_after_an_invalid_text_frame_is_dropped() {
+    let mut client = common::client(Config::default());
+    assert_eq!(feed(&mut client, &frame(0x81, b"\xff", None)), [invalid_utf8()]);
+    let buf = client.receive_buffer();
+    buf[0] = 0x81;
+    client.commit(1);
+    assert_eq!(feed(&mut client, &frame(0x81, b"late", None)), []);
 }

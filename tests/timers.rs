@@ -9,7 +9,10 @@ use rfc6455::{CloseCode, Config, Error, Keepalive, OpCode, State};
 
 fn keepalive_config() -> Config {
     let mut config = Config::default();
-    config.keepalive = Some(Keepalive::new(Duration::from_secs(10), Duration::from_secs(5)));
+    config.keepalive = Some(Keepalive::new(
+        Duration::from_secs(10),
+        Duration::from_secs(5),
+    ));
     config
 }
 
@@ -32,7 +35,10 @@ fn a_silent_peer_is_pinged_then_failed_with_1011_after_the_pong_timeout() {
         common::close_code_sent(&transmit(&mut server)),
         Some(Some(CloseCode::INTERNAL_ERROR.0))
     );
-    assert_eq!(events(&mut server), [Ev::Error(Error::KeepaliveTimeout(Duration::from_secs(5)))]);
+    assert_eq!(
+        events(&mut server),
+        [Ev::Error(Error::KeepaliveTimeout(Duration::from_secs(5)))]
+    );
 }
 
 #[test]
@@ -43,7 +49,10 @@ fn a_pong_keeps_the_connection_alive() {
     server.handle_timeout(ping_at);
     transmit(&mut server);
     let answer_at = ping_at + Duration::from_secs(1);
-    assert_eq!(feed(&mut server, &client_frame(0x8A, b"")), [Ev::Pong(Vec::new())]);
+    assert_eq!(
+        feed(&mut server, &client_frame(0x8A, b"")),
+        [Ev::Pong(Vec::new())]
+    );
     let next = server.poll_timeout(answer_at).unwrap();
     assert_eq!(next, answer_at + Duration::from_secs(10));
     server.handle_timeout(ping_at + Duration::from_secs(5));
@@ -57,7 +66,10 @@ fn traffic_postpones_the_keepalive_ping() {
     let _ = server.poll_timeout(start);
     feed(&mut server, &client_frame(0x81, b"hi"));
     let later = start + Duration::from_secs(7);
-    assert_eq!(server.poll_timeout(later), Some(later + Duration::from_secs(10)));
+    assert_eq!(
+        server.poll_timeout(later),
+        Some(later + Duration::from_secs(10))
+    );
     server.handle_timeout(start + Duration::from_secs(10));
     assert_eq!(transmit(&mut server), b"");
 }

@@ -227,6 +227,7 @@ impl Connection {
         self.recv.commit(n);
         if !self.is_reading() {
             self.recv.clear();
+            self.consume = 0;
         } else if n > 0 {
             self.link.timers.note_activity();
         }
@@ -415,7 +416,11 @@ impl Connection {
             Ready::InPlace(MessageKind::Binary, len) => Event::Binary(&front[..len]),
             Ready::InPlace(MessageKind::Text, len) => match std::str::from_utf8(&front[..len]) {
                 Ok(text) => Event::Text(text),
-                Err(_) => return Err(self.link.fail(ProtocolError::InvalidUtf8)),
+                Err(_) => {
+                    // Nothing of the failed frame is lent out.
+                    self.consume = 0;
+                    return Err(self.link.fail(ProtocolError::InvalidUtf8));
+                }
             },
             Ready::Assembled(MessageKind::Binary) => Event::Binary(&self.incoming.buffer),
             // Validated piece by piece as it arrived; this pass only
@@ -423,7 +428,11 @@ impl Connection {
             Ready::Assembled(MessageKind::Text) => match std::str::from_utf8(&self.incoming.buffer)
             {
                 Ok(text) => Event::Text(text),
-                Err(_) => return Err(self.link.fail(ProtocolError::InvalidUtf8)),
+                Err(_) => {
+                    // Nothing of the failed frame is lent out.
+                    self.consume = 0;
+                    return Err(self.link.fail(ProtocolError::InvalidUtf8));
+                }
             },
             Ready::Chunk {
                 kind,

@@ -32,7 +32,7 @@ impl RecvBuffer {
     /// Drops `n` bytes from the front.
     pub(crate) fn consume(&mut self, n: usize) {
         debug_assert!(n <= self.len());
-        self.start += n;
+        self.start += n.min(self.len());
         if self.start == self.end {
             self.start = 0;
             self.end = 0;

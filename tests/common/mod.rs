@@ -10,7 +10,12 @@ use rfc6455::{Config, Connection, Error, Event, MessageKind, OpCode, Role};
 pub enum Ev {
     Text(String),
     Binary(Vec<u8>),
-    Chunk { kind: MessageKind, data: Vec<u8>, first: bool, last: bool },
+    Chunk {
+        kind: MessageKind,
+        data: Vec<u8>,
+        first: bool,
+        last: bool,
+    },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     Close(Option<(u16, String)>),
@@ -70,7 +75,11 @@ pub fn feed(conn: &mut Connection, bytes: &[u8]) -> Vec<Ev> {
 
 /// A client with a seeded mask generator.
 pub fn client(config: Config) -> Connection {
-    Connection::with_rng(Role::Client, config, Box::new(rand::rngs::StdRng::seed_from_u64(7)))
+    Connection::with_rng(
+        Role::Client,
+        config,
+        Box::new(rand::rngs::StdRng::seed_from_u64(7)),
+    )
 }
 
 pub fn server(config: Config) -> Connection {
@@ -182,6 +191,8 @@ pub fn close_code_sent(bytes: &[u8]) -> Option<Option<u16>> {
     frames(bytes)
         .into_iter()
         .filter(|(header, _)| header.opcode == OpCode::Close)
-        .map(|(_, payload)| (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]])))
+        .map(|(_, payload)| {
+            (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]))
+        })
         .next_back()
 }
