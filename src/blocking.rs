@@ -26,68 +26,11 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+pub use crate::adapter::{Error, Rejection};
 use crate::handshake::{
-    Accept, BuildError, ClientHandshake, ClientOptions, Incoming, Request, RequestError, Response,
-    ResponseError, ServerHandshake,
+    Accept, ClientHandshake, ClientOptions, Request, Response, ServerHandshake,
 };
-use crate::{CloseCode, Config, Connection, Message, Role, UsageError};
-
-/// Everything that can go wrong on a blocking WebSocket.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The transport failed.
-    #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
-    /// The client's opening handshake was invalid; the matching HTTP error
-    /// response was sent.
-    #[error("invalid handshake request: {0}")]
-    Request(#[from] RequestError),
-    /// The server refused or botched the opening handshake.
-    #[error("handshake refused: {0}")]
-    Response(#[from] ResponseError),
-    /// The URL, options or accept parameters were invalid.
-    #[error("invalid handshake parameters: {0}")]
-    Build(#[from] BuildError),
-    /// The request was plain HTTP, not an upgrade; 400 was sent.
-    #[error("not a WebSocket upgrade: {} {}", .0.method(), .0.target())]
-    NotUpgrade(Box<Request>),
-    /// The application refused the handshake; its response was sent.
-    #[error("handshake refused by the application with status {0}")]
-    Refused(u16),
-    /// The transport closed before the opening handshake finished.
-    #[error("the transport closed during the opening handshake")]
-    HandshakeEof,
-    /// The connection ended without a clean close handshake.
-    #[error(transparent)]
-    Connection(#[from] crate::Error),
-    /// The call is not allowed in the connection's state.
-    #[error(transparent)]
-    Usage(#[from] UsageError),
-}
-
-/// A refusal of an opening handshake, returned from the callback of
-/// [`accept_with`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    /// The HTTP status, e.g. 403.
-    pub status: u16,
-    /// Extra response headers.
-    pub headers: Vec<(String, String)>,
-    /// The response body.
-    pub body: Vec<u8>,
-}
-
-impl Rejection {
-    /// A refusal with a status and a plain-text body.
-    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        Rejection {
-            status,
-            headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
-            body: body.into(),
-        }
-    }
-}
+use crate::{CloseCode, Config, Connection, Message, Role};
 
 /// A stream whose reads can be given a timeout, so the core's timers fire
 /// while a read blocks.
@@ -199,31 +142,10 @@ where
             }
         }
     };
-    let request = match incoming {
-        Incoming::Upgrade(request) => request,
-        Incoming::Http(request) => {
-            let body = b"This endpoint speaks WebSocket only.\n";
-            stream.write_all(&crate::handshake::response(400, &[], body)?)?;
-            return Err(Error::NotUpgrade(Box::new(request)));
-        }
-    };
-    match decide(&request) {
-        Ok(accept) => stream.write_all(&request.accept(&accept)?)?,
-        Err(rejection) => {
-            let headers: Vec<(&str, &str)> = rejection
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            stream.write_all(&crate::handshake::response(
-                rejection.status,
-                &headers,
-                &rejection.body,
-            )?)?;
-            return Err(Error::Refused(rejection.status));
-        }
-    }
+    let (reply, outcome) = crate::adapter::answer(incoming, decide);
+    stream.write_all(&reply)?;
     stream.flush()?;
+    outcome?;
     let mut conn = Connection::new(Role::Server, config);
     conn.receive(handshake.leftover());
     Ok(WebSocket::from_connection(stream, conn))

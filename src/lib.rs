@@ -46,6 +46,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+mod adapter;
 mod config;
 mod connection;
 mod error;
