@@ -57,6 +57,8 @@ pub mod handshake;
 mod utf8;
 
 pub mod blocking;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use config::{Config, Keepalive};
 pub use connection::{Connection, Role, State};

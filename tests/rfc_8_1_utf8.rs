@@ -137,7 +137,10 @@ fn a_client_validates_text_from_a_server_too() {
 #[test]
 fn input_after_an_invalid_text_frame_is_dropped() {
     let mut client = common::client(Config::default());
-    assert_eq!(feed(&mut client, &frame(0x81, b"\xff", None)), [invalid_utf8()]);
+    assert_eq!(
+        feed(&mut client, &frame(0x81, b"\xff", None)),
+        [invalid_utf8()]
+    );
     let buf = client.receive_buffer();
     buf[0] = 0x81;
     client.commit(1);

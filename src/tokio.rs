@@ -1,0 +1,535 @@
+//! The tokio adapter: a [`Connection`] over any `AsyncRead + AsyncWrite`.
+//!
+//! Like the blocking adapter it only moves bytes: reads go straight into the
+//! connection's receive buffer, everything the connection queues is written
+//! in one batch, and the core's timers are armed with `tokio::time`.
+//!
+//! # Cancel safety
+//!
+//! [`WebSocket::read`] (and `Stream::poll_next`) is cancel safe: bytes are
+//! handed to the connection as soon as they are read, and a message leaves
+//! the connection only when it is returned, so dropping a `read()` future at
+//! any point, even in the middle of a frame, loses no bytes and duplicates
+//! none. The sends queue their message in the connection before their first
+//! await: if the future is dropped while flushing, the message is still sent
+//! by the next call that writes.
+//!
+//! # Splitting
+//!
+//! [`WebSocket::split`] gives a [`ReadHalf`] and a [`WriteHalf`] that two
+//! tasks drive at once. The read half also writes what the core queues on
+//! its own (pongs, the close reply, keepalive pings) and runs the timers, so
+//! a task that only reads keeps the connection healthy.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), rfc6455::tokio::Error> {
+//! use rfc6455::Message;
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+//! let (stream, _) = listener.accept().await?;
+//! let mut ws = rfc6455::tokio::accept(stream).await?;
+//! while let Some(message) = ws.read().await? {
+//!     if matches!(message, Message::Text(_) | Message::Binary(_)) {
+//!         ws.send(message).await?;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{ready, Context, Poll, Waker};
+
+use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use ::tokio::net::TcpStream;
+use ::tokio::time::{Instant, Sleep};
+
+pub use crate::adapter::{Error, Rejection};
+use crate::handshake::{
+    Accept, ClientHandshake, ClientOptions, Request, Response, ServerHandshake,
+};
+use crate::{CloseCode, Config, Connection, Message, Role, UsageError};
+
+/// Connects to a `ws://` URL over TCP with the default configuration.
+pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    connect_with(url, ClientOptions::new(), Config::default()).await
+}
+
+/// Connects to a `ws://` URL over TCP with handshake options and a
+/// configuration.
+pub async fn connect_with(
+    url: &str,
+    options: ClientOptions,
+    config: Config,
+) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    let handshake = ClientHandshake::new(url, options)?;
+    let target = handshake.target();
+    if target.secure {
+        return Err(Error::Io(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "wss:// needs TLS: open a TLS stream and use rfc6455::tokio::client over it",
+        )));
+    }
+    let stream = TcpStream::connect((target.host.trim_matches(['[', ']']), target.port)).await?;
+    stream.set_nodelay(true)?;
+    handshake_client(handshake, stream, config).await
+}
+
+/// Runs the client handshake for `url` over a stream the caller opened.
+pub async fn client<S>(
+    url: &str,
+    options: ClientOptions,
+    stream: S,
+    config: Config,
+) -> Result<(WebSocket<S>, Response), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    handshake_client(ClientHandshake::new(url, options)?, stream, config).await
+}
+
+async fn handshake_client<S>(
+    mut handshake: ClientHandshake,
+    mut stream: S,
+    config: Config,
+) -> Result<(WebSocket<S>, Response), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    stream.write_all(handshake.request()).await?;
+    stream.flush().await?;
+    let mut buf = [0; 4096];
+    let response = loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            handshake.receive_eof()?;
+            return Err(Error::HandshakeEof);
+        }
+        if let Some(response) = handshake.receive(&buf[..n])? {
+            break response;
+        }
+    };
+    let mut conn = Connection::new(Role::Client, config);
+    conn.receive(handshake.leftover());
+    Ok((WebSocket::from_connection(stream, conn), response))
+}
+
+/// Accepts a WebSocket with the default configuration, choosing no
+/// subprotocol.
+pub async fn accept<S>(stream: S) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_with(stream, Config::default(), |_| Ok(Accept::new())).await
+}
+
+/// Accepts a WebSocket, letting `decide` see the typed request and accept it
+/// (subprotocol, extra headers) or refuse it (status, body).
+pub async fn accept_with<S, F>(
+    mut stream: S,
+    config: Config,
+    decide: F,
+) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<Accept, Rejection>,
+{
+    let mut handshake = ServerHandshake::new();
+    let mut buf = [0; 4096];
+    let incoming = loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(Error::HandshakeEof);
+        }
+        match handshake.receive(&buf[..n]) {
+            Ok(Some(incoming)) => break incoming,
+            Ok(None) => {}
+            Err(error) => {
+                stream.write_all(&error.response()).await?;
+                let _ = stream.shutdown().await;
+                return Err(error.into());
+            }
+        }
+    };
+    let (reply, outcome) = crate::adapter::answer(incoming, decide);
+    stream.write_all(&reply).await?;
+    stream.flush().await?;
+    if let Err(error) = outcome {
+        let _ = stream.shutdown().await;
+        return Err(error);
+    }
+    let mut conn = Connection::new(Role::Server, config);
+    conn.receive(handshake.leftover());
+    Ok(WebSocket::from_connection(stream, conn))
+}
+
+/// Which half of a split socket is polling, to hand write wakeups over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Read,
+    Write,
+}
+
+/// The stream, the connection and the timer: what both halves share.
+struct Inner<S> {
+    stream: S,
+    conn: Connection,
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// A transport returns write readiness to the last task that polled it;
+    /// the other half's waker is kept here and woken when writing moves on.
+    write_wakers: [Option<Waker>; 2],
+    shut_down: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
+    /// Writes everything queued; `Ready(Ok)` once the transport has it all.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<(), Error>> {
+        while let Some(bytes) = self.conn.poll_transmit() {
+            match Pin::new(&mut self.stream).poll_write(cx, bytes) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())))
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.conn.advance_transmit(n);
+                    let other = match side {
+                        Side::Read => Side::Write,
+                        Side::Write => Side::Read,
+                    };
+                    if let Some(waker) = self.write_wakers[other as usize].take() {
+                        waker.wake();
+                    }
+                }
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error.into())),
+                Poll::Pending => {
+                    self.write_wakers[side as usize] = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+            }
+        }
+        Pin::new(&mut self.stream)
+            .poll_flush(cx)
+            .map_err(Error::from)
+    }
+
+    /// Arms the sleep for the core's next deadline; fires it if it is due
+    /// and says whether it did.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let now = Instant::now();
+        let Some(deadline) = self.conn.poll_timeout(now.into_std()) else {
+            self.sleep = None;
+            return false;
+        };
+        let deadline = Instant::from_std(deadline);
+        if deadline > now {
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(deadline)));
+            if sleep.deadline() != deadline {
+                sleep.as_mut().reset(deadline);
+            }
+            if sleep.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+        }
+        self.conn.handle_timeout(Instant::now().into_std());
+        true
+    }
+
+    /// The next message, reading as needed; `Ready(Ok(None))` once the
+    /// connection is over.
+    fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+    ) -> Poll<Result<Option<Message>, Error>> {
+        loop {
+            match self.conn.poll_event() {
+                Ok(Some(event)) => match event.to_message() {
+                    Some(message) => return Poll::Ready(Ok(Some(message))),
+                    None => continue,
+                },
+                Ok(None) => {}
+                Err(error) => {
+                    // Send the close frame for a protocol error if the
+                    // transport takes it now; the error matters more.
+                    let _ = self.poll_write_out(cx, side);
+                    return Poll::Ready(Err(error.into()));
+                }
+            }
+            let flushed = self.poll_write_out(cx, side)?.is_ready();
+            if self.conn.should_close_transport() {
+                if !flushed {
+                    return Poll::Pending;
+                }
+                if !self.shut_down {
+                    ready!(Pin::new(&mut self.stream).poll_shutdown(cx))?;
+                    self.shut_down = true;
+                }
+                return Poll::Ready(Ok(None));
+            }
+            if self.poll_timer(cx) {
+                continue;
+            }
+            let mut buf = ReadBuf::new(self.conn.receive_buffer());
+            ready!(Pin::new(&mut self.stream).poll_read(cx, &mut buf))?;
+            match buf.filled().len() {
+                0 => self.conn.receive_eof(),
+                n => self.conn.commit(n),
+            }
+        }
+    }
+
+    /// Queues a message in the connection.
+    fn queue(&mut self, message: Message) -> Result<(), UsageError> {
+        match message {
+            Message::Text(text) => self.conn.send_text(&text),
+            Message::Binary(data) => self.conn.send_binary(&data),
+            Message::Ping(data) => self.conn.send_ping(&data),
+            Message::Pong(data) => self.conn.send_pong(&data),
+            Message::Close(Some(frame)) => self.conn.close(frame.code, &frame.reason),
+            Message::Close(None) => self.conn.close(CloseCode::NORMAL, ""),
+        }
+    }
+
+    /// Back-pressure: ready to queue once the write buffer is below its
+    /// high-water mark.
+    fn poll_ready(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<(), Error>> {
+        if self.conn.is_write_buffer_high() {
+            ready!(self.poll_write_out(cx, side))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A WebSocket over an async stream.
+pub struct WebSocket<S> {
+    inner: Inner<S>,
+}
+
+impl<S> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("conn", &self.inner.conn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Wraps a stream whose opening handshake was done elsewhere (by hyper
+    /// or axum, say), with a connection in the negotiated role. Bytes the
+    /// other code read past the handshake go to [`Connection::receive`]
+    /// first.
+    pub fn from_connection(stream: S, conn: Connection) -> Self {
+        WebSocket {
+            inner: Inner {
+                stream,
+                conn,
+                sleep: None,
+                write_wakers: [None, None],
+                shut_down: false,
+            },
+        }
+    }
+
+    /// The next message; `Ok(None)` once the close handshake is over and the
+    /// transport is closed (the peer's close frame was returned as
+    /// [`Message::Close`] first). Cancel safe.
+    pub async fn read(&mut self) -> Result<Option<Message>, Error> {
+        poll_fn(|cx| self.inner.poll_read(cx, Side::Read)).await
+    }
+
+    /// Sends a message, waiting for room under the write buffer's high-water
+    /// mark first and for the transport to take it after.
+    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.inner.poll_ready(cx, Side::Write)).await?;
+        self.inner.queue(message)?;
+        self.flush().await
+    }
+
+    /// Starts the close handshake; keep reading until `read` returns
+    /// `Ok(None)` to finish it.
+    pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
+        self.inner.conn.close(code, reason)?;
+        self.flush().await
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.inner.poll_write_out(cx, Side::Write)).await
+    }
+
+    /// The sans-IO connection, for its state and lower-level calls.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.inner.conn
+    }
+
+    /// The stream, for its addresses and options; reading or writing it
+    /// directly corrupts the connection.
+    pub fn get_ref(&self) -> &S {
+        &self.inner.stream
+    }
+
+    /// The stream and the connection.
+    pub fn into_parts(self) -> (S, Connection) {
+        (self.inner.stream, self.inner.conn)
+    }
+
+    /// Splits into a read half and a write half for two tasks.
+    pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
+        let shared = Arc::new(Mutex::new(self.inner));
+        (
+            ReadHalf {
+                shared: Arc::clone(&shared),
+            },
+            WriteHalf { shared },
+        )
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for WebSocket<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut()
+            .inner
+            .poll_read(cx, Side::Read)
+            .map(Result::transpose)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().inner.poll_ready(cx, Side::Write)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        Ok(self.get_mut().inner.queue(message)?)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().inner.poll_write_out(cx, Side::Write)
+    }
+
+    /// Sends a normal close (unless one was sent) and flushes it; the close
+    /// handshake finishes on the reading side.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let inner = &mut self.get_mut().inner;
+        if inner.conn.state() == crate::State::Open {
+            inner.conn.close(CloseCode::NORMAL, "")?;
+        }
+        inner.poll_write_out(cx, Side::Write)
+    }
+}
+
+/// The reading half of a split [`WebSocket`]; it also sends the automatic
+/// replies and runs the timers.
+pub struct ReadHalf<S> {
+    shared: Arc<Mutex<Inner<S>>>,
+}
+
+/// The writing half of a split [`WebSocket`].
+pub struct WriteHalf<S> {
+    shared: Arc<Mutex<Inner<S>>>,
+}
+
+impl<S> std::fmt::Debug for ReadHalf<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadHalf").finish_non_exhaustive()
+    }
+}
+
+impl<S> std::fmt::Debug for WriteHalf<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteHalf").finish_non_exhaustive()
+    }
+}
+
+/// Locks the shared state; a panic in another half's poll leaves nothing
+/// half-written that matters more than going on, so poisoning is ignored.
+fn lock<S>(shared: &Mutex<Inner<S>>) -> MutexGuard<'_, Inner<S>> {
+    shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
+    /// The next message; see [`WebSocket::read`]. Cancel safe.
+    pub async fn read(&mut self) -> Result<Option<Message>, Error> {
+        poll_fn(|cx| lock(&self.shared).poll_read(cx, Side::Read)).await
+    }
+
+    /// Joins the halves again; gives them back if they come from different
+    /// sockets.
+    pub fn reunite(self, write: WriteHalf<S>) -> Result<WebSocket<S>, (ReadHalf<S>, WriteHalf<S>)> {
+        if !Arc::ptr_eq(&self.shared, &write.shared) {
+            return Err((self, write));
+        }
+        drop(write);
+        match Arc::try_unwrap(self.shared) {
+            Ok(mutex) => Ok(WebSocket {
+                inner: mutex
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            }),
+            Err(_) => unreachable!("both halves were given and one was dropped"),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
+    /// Sends a message; see [`WebSocket::send`].
+    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+        poll_fn(|cx| lock(&self.shared).poll_ready(cx, Side::Write)).await?;
+        lock(&self.shared).queue(message)?;
+        self.flush().await
+    }
+
+    /// Starts the close handshake; the read half sees the peer's answer.
+    pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
+        lock(&self.shared).conn.close(code, reason)?;
+        self.flush().await
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| lock(&self.shared).poll_write_out(cx, Side::Write)).await
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for ReadHalf<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        lock(&self.shared)
+            .poll_read(cx, Side::Read)
+            .map(Result::transpose)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WriteHalf<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        lock(&self.shared).poll_ready(cx, Side::Write)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        Ok(lock(&self.shared).queue(message)?)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        lock(&self.shared).poll_write_out(cx, Side::Write)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let mut inner = lock(&self.shared);
+        if inner.conn.state() == crate::State::Open {
+            inner.conn.close(CloseCode::NORMAL, "")?;
+        }
+        inner.poll_write_out(cx, Side::Write)
+    }
+}

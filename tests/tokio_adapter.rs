@@ -1,0 +1,205 @@
+//! The tokio adapter over real loopback sockets.
+#![cfg(feature = "tokio")]
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rfc6455::handshake::{Accept, ClientOptions, Incoming, ServerHandshake};
+use rfc6455::tokio::{self as ws, Error};
+use rfc6455::{Config, Connection, Keepalive, Message, Role};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+async fn listener() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// Accepts one connection and echoes until the close handshake ends.
+async fn echo_once(listener: TcpListener) -> Vec<Message> {
+    let (stream, _) = listener.accept().await.unwrap();
+    let mut socket = ws::accept(stream).await.unwrap();
+    let mut seen = Vec::new();
+    while let Some(message) = socket.read().await.unwrap() {
+        if matches!(message, Message::Text(_) | Message::Binary(_)) {
+            socket.send(message.clone()).await.unwrap();
+        }
+        seen.push(message);
+    }
+    seen
+}
+
+#[tokio::test]
+async fn echo_and_clean_close() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(echo_once(listener));
+    let (mut socket, _) = ws::connect(&url).await.unwrap();
+    socket.send(Message::Text("hello".into())).await.unwrap();
+    assert_eq!(socket.read().await.unwrap(), Some(Message::Text("hello".into())));
+    let big = vec![3u8; 1 << 20];
+    socket.send(Message::Binary(big.clone())).await.unwrap();
+    assert_eq!(socket.read().await.unwrap(), Some(Message::Binary(big)));
+    socket.close(1000u16, "bye").await.unwrap();
+    assert!(matches!(socket.read().await.unwrap(), Some(Message::Close(Some(f))) if f.code.0 == 1000));
+    assert_eq!(socket.read().await.unwrap(), None);
+    assert_eq!(server.await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn stream_and_sink() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(echo_once(listener));
+    let (mut socket, _) = ws::connect(&url).await.unwrap();
+    for i in 0..10 {
+        socket.feed(Message::Text(i.to_string())).await.unwrap();
+    }
+    socket.flush().await.unwrap();
+    let echoed: Vec<_> = (&mut socket).take(10).map(Result::unwrap).collect().await;
+    let expected: Vec<_> = (0..10).map(|i| Message::Text(i.to_string())).collect();
+    assert_eq!(echoed, expected);
+    SinkExt::close(&mut socket).await.unwrap();
+    while let Some(message) = socket.next().await {
+        message.unwrap();
+    }
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn split_halves_run_in_two_tasks() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(echo_once(listener));
+    let (socket, _) = ws::connect(&url).await.unwrap();
+    let (mut read, mut write) = socket.split();
+    let writer = tokio::spawn(async move {
+        for i in 0..200u32 {
+            write.send(Message::Binary(i.to_be_bytes().repeat(100))).await.unwrap();
+        }
+        write.close(1000u16, "").await.unwrap();
+        write
+    });
+    let mut count = 0u32;
+    while let Some(message) = read.read().await.unwrap() {
+        if let Message::Binary(data) = message {
+            assert_eq!(data, count.to_be_bytes().repeat(100));
+            count += 1;
+        }
+    }
+    assert_eq!(count, 200);
+    let write = writer.await.unwrap();
+    assert!(read.reunite(write).is_ok());
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_read_half_alone_answers_pings() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut socket = ws::accept(stream).await.unwrap();
+        socket.send(Message::Ping(b"still there?".to_vec())).await.unwrap();
+        loop {
+            match socket.read().await.unwrap() {
+                Some(Message::Pong(payload)) => break payload,
+                Some(_) => {}
+                None => panic!("closed before the pong"),
+            }
+        }
+    });
+    let (socket, _) = ws::connect(&url).await.unwrap();
+    let (mut read, _write) = socket.split();
+    let reader = tokio::spawn(async move { while read.read().await.is_ok_and(|m| m.is_some()) {} });
+    let pong = tokio::time::timeout(Duration::from_secs(5), server).await.unwrap().unwrap();
+    assert_eq!(pong, b"still there?");
+    reader.abort();
+}
+
+#[tokio::test]
+async fn dropping_a_read_mid_frame_loses_and_duplicates_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let socket = ws::accept(stream).await.unwrap();
+        // Hand-built frames, sent so the first read ends mid-frame.
+        let payload: Vec<u8> = (0..5000u32).map(|i| (i % 256) as u8).collect();
+        let mut first = vec![0x82, 126];
+        first.extend_from_slice(&5000u16.to_be_bytes());
+        first.extend_from_slice(&payload);
+        first.extend_from_slice(&[0x81, 5]);
+        first.extend_from_slice(b"after");
+        let (mut stream, _) = socket.into_parts();
+        stream.write_all(&first[..2000]).await.unwrap();
+        release_rx.await.unwrap();
+        stream.write_all(&first[2000..]).await.unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+        payload
+    });
+    let (mut socket, _) = ws::connect(&url).await.unwrap();
+    // The first read gets part of the frame, then is dropped.
+    let cancelled = tokio::time::timeout(Duration::from_millis(200), socket.read()).await;
+    assert!(cancelled.is_err(), "nothing complete had arrived");
+    release_tx.send(()).unwrap();
+    let first = socket.read().await.unwrap();
+    let second = socket.read().await.unwrap();
+    drop(socket);
+    let payload = server.await.unwrap();
+    assert_eq!(first, Some(Message::Binary(payload)));
+    assert_eq!(second, Some(Message::Text("after".into())));
+}
+
+#[tokio::test]
+async fn a_silent_peer_fails_keepalive() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let socket = ws::accept(stream).await.unwrap();
+        // Never read again: the pings go unanswered.
+        let (stream, _) = socket.into_parts();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(stream);
+    });
+    let mut config = Config::default();
+    config.keepalive = Some(Keepalive::new(Duration::from_millis(100), Duration::from_millis(100)));
+    let stream = TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches('/')).await.unwrap();
+    let (mut socket, _) = ws::client(&url, ClientOptions::new(), stream, config).await.unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(3), socket.read()).await.unwrap();
+    assert!(
+        matches!(result, Err(Error::Connection(rfc6455::Error::KeepaliveTimeout(_)))),
+        "{result:?}"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_stream_upgraded_elsewhere_is_adopted() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        // Another HTTP stack did the handshake with the sans-IO types.
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut handshake = ServerHandshake::new();
+        let mut buf = [0; 1024];
+        let request = loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            if let Some(Incoming::Upgrade(request)) = handshake.receive(&buf[..n]).unwrap() {
+                break request;
+            }
+        };
+        stream.write_all(&request.accept(&Accept::new()).unwrap()).await.unwrap();
+        let mut conn = Connection::new(Role::Server, Config::default());
+        conn.receive(handshake.leftover());
+        let mut socket = ws::WebSocket::from_connection(stream, conn);
+        let message = socket.read().await.unwrap();
+        socket.send(Message::Text("adopted".into())).await.unwrap();
+        while socket.read().await.unwrap().is_some() {}
+        message
+    });
+    let (mut socket, _) = ws::connect(&url).await.unwrap();
+    socket.send(Message::Text("hi".into())).await.unwrap();
+    assert_eq!(socket.read().await.unwrap(), Some(Message::Text("adopted".into())));
+    socket.close(1000u16, "").await.unwrap();
+    while socket.read().await.unwrap().is_some() {}
+    assert_eq!(server.await.unwrap(), Some(Message::Text("hi".into())));
+}
