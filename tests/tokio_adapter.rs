@@ -36,12 +36,17 @@ async fn echo_and_clean_close() {
     let server = tokio::spawn(echo_once(listener));
     let (mut socket, _) = ws::connect(&url).await.unwrap();
     socket.send(Message::Text("hello".into())).await.unwrap();
-    assert_eq!(socket.read().await.unwrap(), Some(Message::Text("hello".into())));
+    assert_eq!(
+        socket.read().await.unwrap(),
+        Some(Message::Text("hello".into()))
+    );
     let big = vec![3u8; 1 << 20];
     socket.send(Message::Binary(big.clone())).await.unwrap();
     assert_eq!(socket.read().await.unwrap(), Some(Message::Binary(big)));
     socket.close(1000u16, "bye").await.unwrap();
-    assert!(matches!(socket.read().await.unwrap(), Some(Message::Close(Some(f))) if f.code.0 == 1000));
+    assert!(
+        matches!(socket.read().await.unwrap(), Some(Message::Close(Some(f))) if f.code.0 == 1000)
+    );
     assert_eq!(socket.read().await.unwrap(), None);
     assert_eq!(server.await.unwrap().len(), 3);
 }
@@ -73,7 +78,10 @@ async fn split_halves_run_in_two_tasks() {
     let (mut read, mut write) = socket.split();
     let writer = tokio::spawn(async move {
         for i in 0..200u32 {
-            write.send(Message::Binary(i.to_be_bytes().repeat(100))).await.unwrap();
+            write
+                .send(Message::Binary(i.to_be_bytes().repeat(100)))
+                .await
+                .unwrap();
         }
         write.close(1000u16, "").await.unwrap();
         write
@@ -97,7 +105,10 @@ async fn a_read_half_alone_answers_pings() {
     let server = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
         let mut socket = ws::accept(stream).await.unwrap();
-        socket.send(Message::Ping(b"still there?".to_vec())).await.unwrap();
+        socket
+            .send(Message::Ping(b"still there?".to_vec()))
+            .await
+            .unwrap();
         loop {
             match socket.read().await.unwrap() {
                 Some(Message::Pong(payload)) => break payload,
@@ -109,7 +120,10 @@ async fn a_read_half_alone_answers_pings() {
     let (socket, _) = ws::connect(&url).await.unwrap();
     let (mut read, _write) = socket.split();
     let reader = tokio::spawn(async move { while read.read().await.is_ok_and(|m| m.is_some()) {} });
-    let pong = tokio::time::timeout(Duration::from_secs(5), server).await.unwrap().unwrap();
+    let pong = tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(pong, b"still there?");
     reader.abort();
 }
@@ -162,12 +176,24 @@ async fn a_silent_peer_fails_keepalive() {
         drop(stream);
     });
     let mut config = Config::default();
-    config.keepalive = Some(Keepalive::new(Duration::from_millis(100), Duration::from_millis(100)));
-    let stream = TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches('/')).await.unwrap();
-    let (mut socket, _) = ws::client(&url, ClientOptions::new(), stream, config).await.unwrap();
-    let result = tokio::time::timeout(Duration::from_secs(3), socket.read()).await.unwrap();
+    config.keepalive = Some(Keepalive::new(
+        Duration::from_millis(100),
+        Duration::from_millis(100),
+    ));
+    let stream = TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches('/'))
+        .await
+        .unwrap();
+    let (mut socket, _) = ws::client(&url, ClientOptions::new(), stream, config)
+        .await
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(3), socket.read())
+        .await
+        .unwrap();
     assert!(
-        matches!(result, Err(Error::Connection(rfc6455::Error::KeepaliveTimeout(_)))),
+        matches!(
+            result,
+            Err(Error::Connection(rfc6455::Error::KeepaliveTimeout(_)))
+        ),
         "{result:?}"
     );
     server.abort();
@@ -187,7 +213,10 @@ async fn a_stream_upgraded_elsewhere_is_adopted() {
                 break request;
             }
         };
-        stream.write_all(&request.accept(&Accept::new()).unwrap()).await.unwrap();
+        stream
+            .write_all(&request.accept(&Accept::new()).unwrap())
+            .await
+            .unwrap();
         let mut conn = Connection::new(Role::Server, Config::default());
         conn.receive(handshake.leftover());
         let mut socket = ws::WebSocket::from_connection(stream, conn);
@@ -198,7 +227,10 @@ async fn a_stream_upgraded_elsewhere_is_adopted() {
     });
     let (mut socket, _) = ws::connect(&url).await.unwrap();
     socket.send(Message::Text("hi".into())).await.unwrap();
-    assert_eq!(socket.read().await.unwrap(), Some(Message::Text("adopted".into())));
+    assert_eq!(
+        socket.read().await.unwrap(),
+        Some(Message::Text("adopted".into()))
+    );
     socket.close(1000u16, "").await.unwrap();
     while socket.read().await.unwrap().is_some() {}
     assert_eq!(server.await.unwrap(), Some(Message::Text("hi".into())));

@@ -98,7 +98,6 @@ pub enum State {
 /// server.advance_transmit(7);
 /// ```
 pub struct Connection {
-    role: Role,
     config: Config,
     recv: RecvBuffer,
     /// Bytes at the front of `recv` that the last event lent out.
@@ -115,7 +114,7 @@ pub struct Connection {
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("role", &self.role)
+            .field("role", &self.link.role)
             .field("state", &self.link.state)
             .field("buffered_in", &self.recv.len())
             .field("out", &self.link.out)
@@ -145,7 +144,6 @@ impl Connection {
 
     fn build(role: Role, config: Config, rng: Option<Box<dyn RngCore + Send>>) -> Self {
         Connection {
-            role,
             recv: RecvBuffer::default(),
             consume: 0,
             read: ReadState::Header,
@@ -177,7 +175,7 @@ impl Connection {
     /// This end's role.
     #[must_use]
     pub fn role(&self) -> Role {
-        self.role
+        self.link.role
     }
 
     /// The close handshake's state.
@@ -239,10 +237,7 @@ impl Connection {
     pub fn receive_eof(&mut self) {
         match self.link.state {
             State::Closed => self.link.close_transport = true,
-            State::ClosingRemote => {
-                self.link.state = State::Closed;
-                self.link.close_transport = true;
-            }
+            State::ClosingRemote => self.link.end(None),
             State::Open | State::ClosingLocal => self.eof = true,
         }
     }
@@ -372,11 +367,9 @@ impl Connection {
         let expired = self.link.timers.expire(now);
         if expired.close {
             match self.link.state {
-                State::ClosingLocal => {
-                    self.link.pending_error = Some(Error::CloseTimeout(self.config.close_timeout));
-                    self.link.state = State::Closed;
-                    self.link.close_transport = true;
-                }
+                State::ClosingLocal => self
+                    .link
+                    .end(Some(Error::CloseTimeout(self.config.close_timeout))),
                 // A client waited for the server to close the transport
                 // after the handshake; it may close it now (RFC 6455 §7.1.1).
                 State::Closed => self.link.close_transport = true,
@@ -391,10 +384,7 @@ impl Connection {
                 let timeout = self.config.keepalive.map(|k| k.timeout).unwrap_or_default();
                 self.link
                     .send_close(Some(CloseCode::INTERNAL_ERROR), "keepalive timeout");
-                self.link.state = State::Closed;
-                self.link.close_transport = true;
-                self.link.timers.stop_keepalive();
-                self.link.pending_error = Some(Error::KeepaliveTimeout(timeout));
+                self.link.end(Some(Error::KeepaliveTimeout(timeout)));
             }
         }
     }
@@ -569,11 +559,21 @@ impl Link {
             truncate_at_char_boundary(&mut reason, CloseFrame::MAX_REASON_LEN);
             self.send_close(Some(error.close_code()), &reason);
         }
+        self.end(None);
+        Error::Protocol(error)
+    }
+
+    /// Ends the connection without (more of) a close handshake: the
+    /// transport is to be closed, no timer runs, and `error`, if any, is
+    /// reported by the next `poll_event`.
+    fn end(&mut self, error: Option<Error>) {
         self.state = State::Closed;
         self.close_transport = true;
         self.timers.stop_keepalive();
         self.timers.close = Timer::Off;
-        Error::Protocol(error)
+        if error.is_some() {
+            self.pending_error = error;
+        }
     }
 }
 

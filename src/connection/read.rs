@@ -206,9 +206,7 @@ impl Connection {
         if !self.eof {
             return Ok(None);
         }
-        self.link.state = State::Closed;
-        self.link.close_transport = true;
-        self.link.timers.stop_keepalive();
+        self.link.end(None);
         Err(Error::UnexpectedEof)
     }
 
@@ -223,7 +221,7 @@ impl Connection {
     /// Checks a frame header against the rules that need context, before any
     /// of its payload is buffered, and opens the frame.
     fn start_frame(&mut self, header: &FrameHeader) -> Result<ReadState, ProtocolError> {
-        match (self.role, header.mask.is_some()) {
+        match (self.link.role, header.mask.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
             (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
             _ => {}
