@@ -181,6 +181,9 @@ struct Inner<S> {
     /// the other half's waker is kept here and woken when writing moves on.
     write_wakers: [Option<Waker>; 2],
     shut_down: bool,
+    /// The error that ended the connection, held until its close frame is
+    /// written.
+    failure: Option<crate::Error>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
@@ -245,18 +248,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         side: Side,
     ) -> Poll<Result<Option<Message>, Error>> {
         loop {
-            match self.conn.poll_event() {
-                Ok(Some(event)) => match event.to_message() {
-                    Some(message) => return Poll::Ready(Ok(Some(message))),
-                    None => continue,
-                },
-                Ok(None) => {}
-                Err(error) => {
-                    // Send the close frame for a protocol error if the
-                    // transport takes it now; the error matters more.
-                    let _ = self.poll_write_out(cx, side);
-                    return Poll::Ready(Err(error.into()));
+            if self.failure.is_none() {
+                match self.conn.poll_event() {
+                    Ok(Some(event)) => match event.to_message() {
+                        Some(message) => return Poll::Ready(Ok(Some(message))),
+                        None => continue,
+                    },
+                    Ok(None) => {}
+                    Err(error) => self.failure = Some(error),
                 }
+            }
+            if let Some(error) = self.failure.take() {
+                // The close frame that tells the peer why goes out before
+                // the error is reported and the transport closed; if the
+                // transport fails meanwhile, the protocol error still is
+                // the one reported.
+                let shut = match self.poll_write_out(cx, side) {
+                    Poll::Ready(Ok(())) => Pin::new(&mut self.stream).poll_shutdown(cx).map(|_| ()),
+                    Poll::Ready(Err(_)) => Poll::Ready(()),
+                    Poll::Pending => Poll::Pending,
+                };
+                if shut.is_pending() {
+                    self.failure = Some(error);
+                    return Poll::Pending;
+                }
+                self.shut_down = true;
+                return Poll::Ready(Err(error.into()));
             }
             let flushed = self.poll_write_out(cx, side)?.is_ready();
             if self.conn.should_close_transport() {
@@ -329,6 +346,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 sleep: None,
                 write_wakers: [None, None],
                 shut_down: false,
+                failure: None,
             },
         }
     }

@@ -235,3 +235,39 @@ async fn a_stream_upgraded_elsewhere_is_adopted() {
     while socket.read().await.unwrap().is_some() {}
     assert_eq!(server.await.unwrap(), Some(Message::Text("hi".into())));
 }
+
+#[tokio::test]
+async fn a_protocol_error_reaches_the_peer_as_a_close_frame_before_the_transport_closes() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut socket = ws::accept(stream).await.unwrap();
+        socket.read().await
+    });
+    let mut stream = TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches('/'))
+        .await
+        .unwrap();
+    let handshake = rfc6455::handshake::ClientHandshake::new(&url, ClientOptions::new()).unwrap();
+    stream.write_all(handshake.request()).await.unwrap();
+    // An unmasked frame from a client breaks RFC 6455 §5.1.
+    stream.write_all(&[0x81, 0x02, b'h', b'i']).await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut received))
+        .await
+        .unwrap()
+        .unwrap();
+    let frames_at = received.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let frame = &received[frames_at..];
+    assert_eq!(frame[0], 0x88, "a close frame");
+    assert_eq!(u16::from_be_bytes([frame[2], frame[3]]), 1002);
+    let result = server.await.unwrap();
+    assert!(
+        matches!(
+            result,
+            Err(Error::Connection(rfc6455::Error::Protocol(
+                rfc6455::ProtocolError::UnmaskedFrame
+            )))
+        ),
+        "{result:?}"
+    );
+}
