@@ -24,7 +24,9 @@ fn config() -> Config {
 
 fn serve(stream: TcpStream) -> Result<(), Error> {
     stream.set_nodelay(true)?;
-    let mut ws = blocking::accept_with(stream, config(), |_| Ok(Accept::new()))?.with_timers();
+    let config = config();
+    stream.set_read_timeout(Some(config.handshake.timeout))?;
+    let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new()))?.with_timers();
     while let Some(message) = ws.read()? {
         match message {
             Message::Text(_) | Message::Binary(_) => ws.send(message)?,

@@ -30,6 +30,11 @@ pub enum Error {
     /// The application refused the handshake; its response was sent.
     #[error("handshake refused by the application with status {0}")]
     Refused(u16),
+    /// The opening handshake took longer than its timeout
+    /// ([`crate::handshake::HandshakeConfig::timeout`] in the tokio adapter,
+    /// the stream's read timeout in the blocking one).
+    #[error("the opening handshake did not finish in time")]
+    HandshakeTimeout,
     /// The transport closed before the opening handshake finished.
     #[error("the transport closed during the opening handshake")]
     HandshakeEof,

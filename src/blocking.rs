@@ -76,7 +76,12 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
     let target = handshake.target();
     let stream = TcpStream::connect((target.host.trim_matches(['[', ']']), target.port))?;
     stream.set_nodelay(true)?;
+    // Bound each read and write of the handshake; the timers take over after.
+    let limit = Some(handshake.config().timeout);
+    stream.set_read_timeout(limit)?;
+    stream.set_write_timeout(limit)?;
     let (ws, response) = handshake_client(handshake, stream, Config::default())?;
+    ws.get_ref().set_write_timeout(None)?;
     Ok((ws.with_timers(), response))
 }
 
@@ -115,6 +120,12 @@ fn handshake_client<S: Read + Write>(
 
 /// Accepts a WebSocket on a stream with the default configuration,
 /// whatever subprotocols the client offers (none is chosen).
+///
+/// To bound the handshake in time, give the stream a read timeout first
+/// (`TcpStream::set_read_timeout`, e.g. to
+/// [`crate::handshake::HandshakeConfig::timeout`]): a read that times out
+/// ends the handshake with [`Error::HandshakeTimeout`]. Then
+/// [`WebSocket::with_timers`] hands the read timeout to the core's timers.
 pub fn accept<S: Read + Write>(stream: S) -> Result<WebSocket<S>, Error> {
     accept_with(stream, Config::default(), |_| Ok(Accept::new()))
 }
@@ -126,7 +137,7 @@ where
     S: Read + Write,
     F: FnOnce(&Request) -> Result<Accept, Rejection>,
 {
-    let mut handshake = ServerHandshake::new();
+    let mut handshake = ServerHandshake::with_config(config.handshake.clone());
     let mut buf = [0; 4096];
     let incoming = loop {
         let n = read_some(&mut stream, &mut buf)?;
@@ -151,11 +162,20 @@ where
     Ok(WebSocket::from_connection(stream, conn))
 }
 
-fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> io::Result<usize> {
+/// Reads during the handshake: a read timeout on the stream ends it.
+fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
     loop {
         match stream.read(buf) {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            other => return other,
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(Error::HandshakeTimeout)
+            }
+            other => return Ok(other?),
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::handshake::HandshakeConfig;
+
 /// How a [`crate::Connection`] behaves and what it accepts.
 ///
 /// Every limit is on by default; none is unbounded. Change fields on a
@@ -63,6 +65,11 @@ pub struct Config {
     /// Ping an idle peer and fail the connection if it stays silent. Default
     /// `None`.
     pub keepalive: Option<Keepalive>,
+    /// The opening handshake's limits, origin policy and timeout, for a
+    /// server adapter (`accept`, `accept_with`). A client's are in
+    /// [`crate::handshake::ClientOptions::config`]; the [`crate::Connection`]
+    /// itself does not use them.
+    pub handshake: HandshakeConfig,
 }
 
 impl Default for Config {
@@ -80,6 +87,7 @@ impl Default for Config {
             streaming: false,
             close_timeout: Duration::from_secs(10),
             keepalive: None,
+            handshake: HandshakeConfig::default(),
         }
     }
 }

@@ -41,6 +41,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll, Waker};
+use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use ::tokio::net::TcpStream;
@@ -90,7 +91,29 @@ where
     handshake_client(ClientHandshake::new(url, options)?, stream, config).await
 }
 
+/// Runs a handshake within `limit`.
+async fn within<T>(
+    limit: Duration,
+    handshake: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    ::tokio::time::timeout(limit, handshake)
+        .await
+        .unwrap_or(Err(Error::HandshakeTimeout))
+}
+
 async fn handshake_client<S>(
+    handshake: ClientHandshake,
+    stream: S,
+    config: Config,
+) -> Result<(WebSocket<S>, Response), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let limit = handshake.config().timeout;
+    within(limit, exchange_client(handshake, stream, config)).await
+}
+
+async fn exchange_client<S>(
     mut handshake: ClientHandshake,
     mut stream: S,
     config: Config,
@@ -127,7 +150,19 @@ where
 
 /// Accepts a WebSocket, letting `decide` see the typed request and accept it
 /// (subprotocol, extra headers) or refuse it (status, body).
-pub async fn accept_with<S, F>(
+pub async fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<Accept, Rejection>,
+{
+    within(
+        config.handshake.timeout,
+        exchange_server(stream, config, decide),
+    )
+    .await
+}
+
+async fn exchange_server<S, F>(
     mut stream: S,
     config: Config,
     decide: F,
@@ -136,7 +171,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<Accept, Rejection>,
 {
-    let mut handshake = ServerHandshake::new();
+    let mut handshake = ServerHandshake::with_config(config.handshake.clone());
     let mut buf = [0; 4096];
     let incoming = loop {
         let n = stream.read(&mut buf).await?;

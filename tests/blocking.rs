@@ -129,3 +129,24 @@ fn a_plain_http_request_gets_400() {
     assert!(reply.starts_with("HTTP/1.1 400 "), "{reply}");
     assert!(matches!(server.join().unwrap(), Err(Error::NotUpgrade(_))));
 }
+
+#[test]
+fn a_silent_client_is_dropped_at_the_read_timeout() {
+    let (listener, url) = listener();
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/echo")
+        .to_owned();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        blocking::accept(stream)
+    });
+    let _silent = TcpStream::connect(addr).unwrap();
+    assert!(matches!(
+        server.join().unwrap(),
+        Err(Error::HandshakeTimeout)
+    ));
+}

@@ -271,3 +271,30 @@ async fn a_protocol_error_reaches_the_peer_as_a_close_frame_before_the_transport
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn a_handshake_dripping_slower_than_its_timeout_is_dropped() {
+    let (listener, url) = listener().await;
+    let mut config = Config::default();
+    config.handshake.timeout = Duration::from_millis(300);
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        ws::accept_with(stream, config, |_| Ok(Accept::new())).await
+    });
+    let mut stream = TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches('/'))
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    for byte in b"GET / HTTP/1.1\r\nHost: x\r\n" {
+        if stream.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if server.is_finished() {
+            break;
+        }
+    }
+    let result = server.await.unwrap();
+    assert!(matches!(result, Err(Error::HandshakeTimeout)), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}

@@ -254,6 +254,11 @@ impl ClientHandshake {
         &self.target
     }
 
+    /// The handshake's limits and timeout.
+    pub fn config(&self) -> &HandshakeConfig {
+        &self.config
+    }
+
     /// The `Sec-WebSocket-Key` sent in the request.
     pub fn key(&self) -> &str {
         &self.key

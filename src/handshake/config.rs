@@ -1,5 +1,7 @@
 //! Limits and policy for the opening handshake, shared by both roles.
 
+use std::time::Duration;
+
 /// Limits and policy for the opening handshake.
 ///
 /// Every limit is checked before anything sized by the peer is buffered.
@@ -35,6 +37,13 @@ pub struct HandshakeConfig {
     /// which the origin check (a defence against cross-site pages, RFC 6455
     /// §10.2) does not concern.
     pub allowed_origins: Option<Vec<String>>,
+    /// How long the adapters let an opening handshake take, from the
+    /// connection's first byte to the end of the response. The sans-IO
+    /// types read no clock and ignore it.
+    ///
+    /// Default 10 s: a real client sends its request at once, so this only
+    /// cuts off peers that drip bytes to hold connections open.
+    pub timeout: Duration,
 }
 
 impl Default for HandshakeConfig {
@@ -44,6 +53,7 @@ impl Default for HandshakeConfig {
             max_headers: 64,
             max_body_size: 64 * 1024,
             allowed_origins: None,
+            timeout: Duration::from_secs(10),
         }
     }
 }
@@ -67,6 +77,13 @@ impl HandshakeConfig {
     #[must_use]
     pub fn max_body_size(mut self, bytes: usize) -> Self {
         self.max_body_size = bytes;
+        self
+    }
+
+    /// Sets [`timeout`](Self::timeout).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -105,6 +122,7 @@ mod tests {
         assert_eq!(c.max_headers, 64);
         assert_eq!(c.max_body_size, 64 * 1024);
         assert_eq!(c.allowed_origins, None);
+        assert_eq!(c.timeout, Duration::from_secs(10));
     }
 
     #[test]
