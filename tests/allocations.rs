@@ -111,7 +111,7 @@ fn reading_fragmented_messages_reuses_the_message_buffer() {
 fn writing_messages_allocates_nothing_per_message_once_warm() {
     for mut conn in [client(Config::default()), server(Config::default())] {
         let payload = vec![7u8; 1000];
-        let mut sent = |conn: &mut rfc6455::Connection| {
+        let sent = |conn: &mut rfc6455::Connection| {
             conn.send_binary(&payload).unwrap();
             conn.send_text("a short one").unwrap();
             let n = conn.poll_transmit().map_or(0, <[u8]>::len);
