@@ -571,7 +571,7 @@ fn sending_to_a_peer_that_never_reads_meets_back_pressure_then_the_cap() {
             "{full:?}"
         );
         assert!(
-            buffered >= 8 << 20 && buffered < (8 << 20) + (65 << 10),
+            ((8 << 20)..(8 << 20) + (65 << 10)).contains(&buffered),
             "{buffered}"
         );
     });
