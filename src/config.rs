@@ -42,7 +42,9 @@ pub struct Config {
     pub fragment_size: Option<usize>,
     /// Bytes waiting to be written above which
     /// [`crate::Connection::is_write_buffer_high`] asks the adapter to stop
-    /// accepting messages until it has flushed. Default 128 KiB.
+    /// accepting messages until it has flushed. Above it the peer is taken
+    /// to not be reading, and a newer ping's pong replaces one not yet
+    /// written instead of queueing (RFC 6455 §5.5.3). Default 128 KiB.
     pub write_buffer_high_water: usize,
     /// Bytes waiting to be written at which sending fails with
     /// [`crate::UsageError::WriteBufferFull`]. A send that starts below the

@@ -153,7 +153,7 @@ impl Connection {
             encoded: Vec::new(),
             link: Link {
                 state: State::Open,
-                out: Outgoing::new(role == Role::Client, rng),
+                out: Outgoing::new(role == Role::Client, rng, config.write_buffer_high_water),
                 timers: Timers::new(config.keepalive),
                 pending_error: None,
                 close_transport: false,

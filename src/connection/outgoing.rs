@@ -39,13 +39,18 @@ pub(crate) struct Outgoing {
     /// Clients mask every frame (RFC 6455 §5.3) with a fresh key.
     rng: Option<Box<dyn RngCore + Send>>,
     masked: bool,
-    /// The end (index in `buf`) of a pong not yet written. While one is
-    /// waiting, a newer ping's pong replaces `pending_pong` instead of
-    /// queueing behind it (RFC 6455 §5.5.3 allows answering only the most
-    /// recent ping), so a ping flood from a peer that does not read cannot
-    /// grow the buffer.
+    /// The end (index in `buf`) of the last pong put in the buffer, while
+    /// it may still be unwritten.
     unwritten_pong_end: Option<usize>,
+    /// A pong held back: once the buffer reaches `pong_high_water` bytes
+    /// (the peer is not reading) and a pong in it is still unwritten, a
+    /// newer ping's pong replaces this one instead of queueing behind it
+    /// (RFC 6455 §5.5.3 allows answering only the most recent ping), so a
+    /// ping flood from a peer that does not read cannot grow the buffer.
+    /// Below the mark every ping gets its own pong, however many arrive
+    /// before the adapter next writes.
     pending_pong: Option<ControlPayload>,
+    pong_high_water: usize,
     /// The kind of an outgoing message sent in pieces that is not finished.
     pub(crate) streaming: Option<MessageKind>,
 }
@@ -62,7 +67,13 @@ impl std::fmt::Debug for Outgoing {
 }
 
 impl Outgoing {
-    pub(crate) fn new(masked: bool, rng: Option<Box<dyn RngCore + Send>>) -> Self {
+    /// An empty buffer; `pong_high_water` is the buffered size from which
+    /// pongs are coalesced (the connection's write buffer high-water mark).
+    pub(crate) fn new(
+        masked: bool,
+        rng: Option<Box<dyn RngCore + Send>>,
+        pong_high_water: usize,
+    ) -> Self {
         Outgoing {
             buf: Vec::new(),
             start: 0,
@@ -70,6 +81,7 @@ impl Outgoing {
             masked,
             unwritten_pong_end: None,
             pending_pong: None,
+            pong_high_water,
             streaming: None,
         }
     }
@@ -137,16 +149,18 @@ impl Outgoing {
         }
     }
 
-    /// Queues a pong, replacing an older one that has not been written yet.
+    /// Queues a pong; past the high-water mark it replaces an older one
+    /// that has not been written yet.
     pub(crate) fn queue_pong(&mut self, payload: &[u8]) {
         self.pending_pong = Some(ControlPayload::new(payload));
         self.flush_pending_pong();
     }
 
-    /// Moves the pending pong into the buffer unless an earlier pong is
-    /// still waiting there.
+    /// Moves the pending pong into the buffer, unless the buffer is at the
+    /// high-water mark and an earlier pong is still waiting in it.
     fn flush_pending_pong(&mut self) {
-        if self.unwritten_pong_end.is_some_and(|end| end > self.start) {
+        let earlier_unwritten = self.unwritten_pong_end.is_some_and(|end| end > self.start);
+        if earlier_unwritten && self.buffered() >= self.pong_high_water {
             return;
         }
         if let Some(pong) = self.pending_pong.take() {
@@ -221,7 +235,7 @@ mod tests {
 
     #[test]
     fn fragmentation_puts_the_opcode_first_and_fin_last() {
-        let mut out = Outgoing::new(false, None);
+        let mut out = Outgoing::new(false, None, 0);
         out.write_data(MessageKind::Text, b"abcde", 0, true, true, Some(2));
         assert_eq!(
             drain(&mut out),
@@ -230,13 +244,29 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_pong_replaces_one_not_yet_written() {
-        let mut out = Outgoing::new(false, None);
+    fn at_the_high_water_mark_a_newer_pong_replaces_one_not_yet_written() {
+        let mut out = Outgoing::new(false, None, 3);
         out.queue_pong(b"1");
         out.queue_pong(b"2");
         out.queue_pong(b"3");
         assert_eq!(drain(&mut out), [0x8A, 1, b'1']);
         assert_eq!(drain(&mut out), [0x8A, 1, b'3']);
+        assert_eq!(out.poll(), None);
+    }
+
+    #[test]
+    fn below_the_high_water_mark_every_pong_is_queued() {
+        let mut out = Outgoing::new(false, None, 9);
+        out.queue_pong(b"1");
+        out.queue_pong(b"2");
+        out.queue_pong(b"3");
+        out.queue_pong(b"4");
+        // Three pongs (9 bytes) reach the mark: the fourth waits.
+        assert_eq!(
+            drain(&mut out),
+            [0x8A, 1, b'1', 0x8A, 1, b'2', 0x8A, 1, b'3']
+        );
+        assert_eq!(drain(&mut out), [0x8A, 1, b'4']);
         assert_eq!(out.poll(), None);
     }
 }
