@@ -159,7 +159,7 @@ mod blocking_run {
         let stream = TcpStream::connect((target.host.trim_matches(['[', ']']), target.port))?;
         stream.set_nodelay(true)?;
         let (ws, _response) = blocking::client(url, ClientOptions::new(), stream, config())?;
-        Ok(ws.with_timers())
+        ws.with_timers()
     }
 
     /// Echoes text and binary messages until the connection ends.

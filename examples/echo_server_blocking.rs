@@ -26,7 +26,7 @@ fn serve(stream: TcpStream) -> Result<(), Error> {
     stream.set_nodelay(true)?;
     let config = config();
     stream.set_read_timeout(Some(config.handshake.timeout))?;
-    let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new()))?.with_timers();
+    let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new()))?.with_timers()?;
     while let Some(message) = ws.read()? {
         match message {
             Message::Text(_) | Message::Binary(_) => ws.send(message)?,

@@ -32,16 +32,23 @@ use crate::handshake::{
 };
 use crate::{CloseCode, Config, Connection, Message, Role};
 
-/// A stream whose reads can be given a timeout, so the core's timers fire
-/// while a read blocks.
+/// A stream whose reads and writes can be given a timeout, so the core's
+/// timers fire while a read blocks and a write to a peer that stopped
+/// reading ends.
 pub trait ReadTimeout {
     /// Sets the timeout of the next reads (`None`: block indefinitely).
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Sets the timeout of the next writes (`None`: block indefinitely).
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 }
 
 impl ReadTimeout for TcpStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
     }
 }
 
@@ -49,6 +56,10 @@ impl ReadTimeout for TcpStream {
 impl ReadTimeout for std::os::unix::net::UnixStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_write_timeout(self, timeout)
     }
 }
 
@@ -81,8 +92,7 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
     stream.set_read_timeout(limit)?;
     stream.set_write_timeout(limit)?;
     let (ws, response) = handshake_client(handshake, stream, Config::default())?;
-    ws.get_ref().set_write_timeout(None)?;
-    Ok((ws.with_timers(), response))
+    ws.with_timers().map(|ws| (ws, response))
 }
 
 /// Runs the client handshake for `url` over a stream the caller opened.
@@ -194,14 +204,20 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Honours the core's timers (close timeout, keepalive) with read
-    /// timeouts on the stream.
-    #[must_use]
-    pub fn with_timers(mut self) -> Self
+    /// timeouts on the stream, and [`Config::write_timeout`] with its write
+    /// timeout.
+    ///
+    /// # Errors
+    ///
+    /// If the stream refuses the write timeout.
+    pub fn with_timers(mut self) -> Result<Self, Error>
     where
         S: ReadTimeout,
     {
+        self.stream
+            .set_write_timeout(self.conn.config().write_timeout)?;
         self.set_read_timeout = Some(<S as ReadTimeout>::set_read_timeout);
-        self
+        Ok(self)
     }
 
     /// The next message; `Ok(None)` once the close handshake is over (the
@@ -284,6 +300,15 @@ impl<S: Read + Write> WebSocket<S> {
                 Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
                 Ok(n) => self.conn.advance_transmit(n),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    let limit = self.conn.config().write_timeout.unwrap_or_default();
+                    return Err(crate::Error::WriteTimeout(limit).into());
+                }
                 Err(error) => return Err(error.into()),
             }
         }

@@ -67,6 +67,11 @@ pub struct Config {
     /// Ping an idle peer and fail the connection if it stays silent. Default
     /// `None`.
     pub keepalive: Option<Keepalive>,
+    /// Fail the connection with [`crate::Error::WriteTimeout`] when bytes
+    /// wait to be written and the transport takes none of them for this
+    /// long: a peer that stopped reading cannot hold the connection (and
+    /// its buffer) forever. Default 30 s; `None` waits indefinitely.
+    pub write_timeout: Option<Duration>,
     /// The opening handshake's limits, origin policy and timeout, for a
     /// server adapter (`accept`, `accept_with`). A client's are in
     /// [`crate::handshake::ClientOptions::config`]; the [`crate::Connection`]
@@ -89,6 +94,7 @@ impl Default for Config {
             streaming: false,
             close_timeout: Duration::from_secs(10),
             keepalive: None,
+            write_timeout: Some(Duration::from_secs(30)),
             handshake: HandshakeConfig::default(),
         }
     }

@@ -120,6 +120,10 @@ pub enum Error {
     /// transport after the handshake, within [`crate::Config::close_timeout`].
     #[error("the close handshake did not finish within {0:?}")]
     CloseTimeout(Duration),
+    /// Bytes waited to be written and the transport took none of them for
+    /// [`crate::Config::write_timeout`]: the peer stopped reading.
+    #[error("the peer read nothing for {0:?} while data waited to be sent")]
+    WriteTimeout(Duration),
     /// No data and no pong arrived within the keepalive timeout after a ping.
     #[error("no answer to a keepalive ping within {0:?}")]
     KeepaliveTimeout(Duration),

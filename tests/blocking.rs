@@ -99,7 +99,7 @@ fn a_peer_that_never_answers_our_close_is_dropped_after_the_close_timeout() {
     let stream =
         TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches("/echo")).unwrap();
     let (ws, _) = blocking::client(&url, ClientOptions::new(), stream, config).unwrap();
-    let mut ws = ws.with_timers();
+    let mut ws = ws.with_timers().unwrap();
     ws.close(1000u16, "").unwrap();
     match ws.read() {
         Err(Error::Connection(rfc6455::Error::CloseTimeout(timeout))) => {
@@ -149,4 +149,32 @@ fn a_silent_client_is_dropped_at_the_read_timeout() {
         server.join().unwrap(),
         Err(Error::HandshakeTimeout)
     ));
+}
+
+#[test]
+fn sending_to_a_peer_that_never_reads_ends_at_the_write_timeout() {
+    let (listener, url) = listener();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut config = Config::default();
+        config.write_timeout = Some(Duration::from_millis(300));
+        let mut ws =
+            blocking::accept_with(stream, config, |_| Ok(rfc6455::handshake::Accept::new()))
+                .unwrap()
+                .with_timers()
+                .unwrap();
+        let chunk = vec![0u8; 64 << 10];
+        for _ in 0..100_000 {
+            if let Err(error) = ws.send(Message::Binary(chunk.clone())) {
+                return error;
+            }
+        }
+        panic!("the peer never read and the sends never failed");
+    });
+    let (_client, _) = blocking::connect(&url).unwrap();
+    let error = server.join().unwrap();
+    assert!(
+        matches!(error, Error::Connection(rfc6455::Error::WriteTimeout(_))),
+        "{error:?}"
+    );
 }

@@ -79,3 +79,43 @@ fn no_timer_is_armed_without_keepalive_or_close() {
     let mut server = server(Config::default());
     assert_eq!(server.poll_timeout(Instant::now()), None);
 }
+
+#[test]
+fn a_peer_that_takes_no_bytes_fails_the_connection_after_the_write_timeout() {
+    let mut config = Config::default();
+    config.write_timeout = Some(Duration::from_secs(30));
+    let mut server = server(config);
+    server.send_text("unread").unwrap();
+    let start = Instant::now();
+    let deadline = server.poll_timeout(start).expect("the write timer runs");
+    assert_eq!(deadline, start + Duration::from_secs(30));
+    // Part of it is written: the timer restarts.
+    let half = server.poll_transmit().unwrap().len() / 2;
+    server.advance_transmit(half);
+    let later = start + Duration::from_secs(20);
+    assert_eq!(
+        server.poll_timeout(later),
+        Some(later + Duration::from_secs(30))
+    );
+    server.handle_timeout(later + Duration::from_secs(30));
+    assert_eq!(server.state(), State::Closed);
+    assert!(server.should_close_transport());
+    assert_eq!(
+        server.buffered_amount(),
+        0,
+        "what cannot be delivered is dropped"
+    );
+    assert_eq!(
+        events(&mut server),
+        [Ev::Error(Error::WriteTimeout(Duration::from_secs(30)))]
+    );
+}
+
+#[test]
+fn the_write_timer_is_off_while_nothing_waits() {
+    let mut server = server(Config::default());
+    server.send_text("x").unwrap();
+    let n = server.poll_transmit().unwrap().len();
+    server.advance_transmit(n);
+    assert_eq!(server.poll_timeout(Instant::now()), None);
+}

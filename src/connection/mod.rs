@@ -154,7 +154,7 @@ impl Connection {
             link: Link {
                 state: State::Open,
                 out: Outgoing::new(role == Role::Client, rng, config.write_buffer_high_water),
-                timers: Timers::new(config.keepalive),
+                timers: Timers::new(config.keepalive, config.write_timeout),
                 pending_error: None,
                 close_transport: false,
                 role,
@@ -363,8 +363,16 @@ impl Connection {
     /// Tells the connection the time when the deadline from
     /// [`Connection::poll_timeout`] has passed. Calling it early is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.track_output(false);
         self.link.timers.observe(now);
         let expired = self.link.timers.expire(now);
+        if expired.write_stalled && self.link.out.buffered() > 0 {
+            // The peer takes nothing: what waits cannot be delivered.
+            self.link.out.discard();
+            let timeout = self.config.write_timeout.unwrap_or_default();
+            self.link.end(Some(Error::WriteTimeout(timeout)));
+            return;
+        }
         if expired.close {
             match self.link.state {
                 State::ClosingLocal => self
@@ -463,6 +471,12 @@ impl Connection {
     /// If `n` is more than `poll_transmit` returned.
     pub fn advance_transmit(&mut self, n: usize) {
         self.link.out.advance(n);
+        self.track_output(n > 0);
+    }
+
+    fn track_output(&mut self, progressed: bool) {
+        let waiting = self.link.out.buffered() > 0;
+        self.link.timers.track_output(waiting, progressed);
     }
 
     /// Bytes waiting to be written.
@@ -482,6 +496,7 @@ impl Connection {
     /// [`Connection::handle_timeout`] must be called, if any.
     #[must_use]
     pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+        self.track_output(false);
         self.link.timers.observe(now);
         self.link.timers.next_deadline()
     }

@@ -203,6 +203,13 @@ impl Outgoing {
         }
     }
 
+    /// Drops everything waiting: the transport will never take it.
+    pub(crate) fn discard(&mut self) {
+        self.pending_pong = None;
+        let n = self.buffered();
+        self.advance(n);
+    }
+
     /// Drops written bytes from the front when they are most of the buffer,
     /// so a transport that always writes partially does not make it grow.
     fn reclaim(&mut self) {

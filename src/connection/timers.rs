@@ -61,11 +61,16 @@ pub(crate) struct Expired {
     pub(crate) close: bool,
     pub(crate) send_ping: bool,
     pub(crate) keepalive_failed: bool,
+    pub(crate) write_stalled: bool,
 }
 
 #[derive(Debug)]
 pub(crate) struct Timers {
     pub(crate) close: Timer,
+    /// Runs while bytes wait to be written; restarts when the transport
+    /// takes some.
+    write: Timer,
+    write_timeout: Option<Duration>,
     keepalive: Option<Keepalive>,
     keepalive_timer: Timer,
     phase: KeepalivePhase,
@@ -74,9 +79,11 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub(crate) fn new(keepalive: Option<Keepalive>) -> Self {
+    pub(crate) fn new(keepalive: Option<Keepalive>, write_timeout: Option<Duration>) -> Self {
         Timers {
             close: Timer::Off,
+            write: Timer::Off,
+            write_timeout,
             keepalive,
             keepalive_timer: keepalive.map_or(Timer::Off, |k| Timer::Requested(k.interval)),
             phase: KeepalivePhase::Idle,
@@ -86,6 +93,19 @@ impl Timers {
 
     pub(crate) fn note_activity(&mut self) {
         self.activity = true;
+    }
+
+    /// Keeps the write timer in step with the write buffer: off while it is
+    /// empty, started when bytes wait, restarted when some were written.
+    pub(crate) fn track_output(&mut self, waiting: bool, progressed: bool) {
+        let Some(limit) = self.write_timeout else {
+            return;
+        };
+        if !waiting {
+            self.write = Timer::Off;
+        } else if progressed || self.write == Timer::Off {
+            self.write = Timer::Requested(limit);
+        }
     }
 
     /// Stops keepalive for good (the connection is closing).
@@ -103,20 +123,26 @@ impl Timers {
         }
         self.activity = false;
         self.close.arm(now);
+        self.write.arm(now);
         self.keepalive_timer.arm(now);
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        [self.close.deadline(), self.keepalive_timer.deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.close.deadline(),
+            self.write.deadline(),
+            self.keepalive_timer.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Fires what has passed at `now`.
     pub(crate) fn expire(&mut self, now: Instant) -> Expired {
         let mut expired = Expired {
             close: self.close.take_expired(now),
+            write_stalled: self.write.take_expired(now),
             ..Expired::default()
         };
         if let Some(keepalive) = self.keepalive {
@@ -141,7 +167,7 @@ mod tests {
 
     #[test]
     fn a_requested_timer_arms_from_the_next_time_told() {
-        let mut timers = Timers::new(None);
+        let mut timers = Timers::new(None, None);
         let start = Instant::now();
         timers.close = Timer::Requested(Duration::from_secs(5));
         assert_eq!(timers.next_deadline(), None);
@@ -155,7 +181,7 @@ mod tests {
     #[test]
     fn keepalive_pings_after_silence_and_fails_after_the_timeout() {
         let second = Duration::from_secs(1);
-        let mut timers = Timers::new(Some(Keepalive::new(10 * second, 3 * second)));
+        let mut timers = Timers::new(Some(Keepalive::new(10 * second, 3 * second)), None);
         let start = Instant::now();
         timers.observe(start);
         assert_eq!(timers.next_deadline(), Some(start + 10 * second));
@@ -167,12 +193,41 @@ mod tests {
     #[test]
     fn activity_restarts_the_idle_countdown() {
         let second = Duration::from_secs(1);
-        let mut timers = Timers::new(Some(Keepalive::new(10 * second, 3 * second)));
+        let mut timers = Timers::new(Some(Keepalive::new(10 * second, 3 * second)), None);
         let start = Instant::now();
         timers.observe(start);
         timers.note_activity();
         timers.observe(start + 8 * second);
         assert_eq!(timers.next_deadline(), Some(start + 18 * second));
         assert_eq!(timers.expire(start + 10 * second), Expired::default());
+    }
+}
+
+#[cfg(test)]
+mod write_timer_tests {
+    use super::*;
+
+    #[test]
+    fn the_write_timer_runs_only_while_bytes_wait_and_restarts_on_progress() {
+        let second = Duration::from_secs(1);
+        let mut timers = Timers::new(None, Some(30 * second));
+        let start = Instant::now();
+        timers.track_output(false, false);
+        timers.observe(start);
+        assert_eq!(timers.next_deadline(), None);
+        timers.track_output(true, false);
+        timers.observe(start);
+        assert_eq!(timers.next_deadline(), Some(start + 30 * second));
+        // Still waiting, no progress: the deadline stays.
+        timers.track_output(true, false);
+        timers.observe(start + 10 * second);
+        assert_eq!(timers.next_deadline(), Some(start + 30 * second));
+        // Some bytes written: it restarts.
+        timers.track_output(true, true);
+        timers.observe(start + 20 * second);
+        assert_eq!(timers.next_deadline(), Some(start + 50 * second));
+        assert!(timers.expire(start + 50 * second).write_stalled);
+        timers.track_output(false, false);
+        assert_eq!(timers.next_deadline(), None);
     }
 }
