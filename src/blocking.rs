@@ -7,7 +7,7 @@
 //!
 //! The core's timers (close timeout, keepalive) need a read that can time
 //! out: [`WebSocket::with_timers`] turns them on for streams that implement
-//! [`ReadTimeout`] (`TcpStream` does; [`connect`] turns them on itself).
+//! [`SocketTimeouts`] (`TcpStream` does; [`connect`] turns them on itself).
 //!
 //! ```no_run
 //! use rfc6455::blocking;
@@ -35,14 +35,14 @@ use crate::{CloseCode, Config, Connection, Message, Role};
 /// A stream whose reads and writes can be given a timeout, so the core's
 /// timers fire while a read blocks and a write to a peer that stopped
 /// reading ends.
-pub trait ReadTimeout {
+pub trait SocketTimeouts {
     /// Sets the timeout of the next reads (`None`: block indefinitely).
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
     /// Sets the timeout of the next writes (`None`: block indefinitely).
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 }
 
-impl ReadTimeout for TcpStream {
+impl SocketTimeouts for TcpStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
     }
@@ -53,7 +53,7 @@ impl ReadTimeout for TcpStream {
 }
 
 #[cfg(unix)]
-impl ReadTimeout for std::os::unix::net::UnixStream {
+impl SocketTimeouts for std::os::unix::net::UnixStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
     }
@@ -212,11 +212,11 @@ impl<S: Read + Write> WebSocket<S> {
     /// If the stream refuses the write timeout.
     pub fn with_timers(mut self) -> Result<Self, Error>
     where
-        S: ReadTimeout,
+        S: SocketTimeouts,
     {
         self.stream
             .set_write_timeout(self.conn.config().write_timeout)?;
-        self.set_read_timeout = Some(<S as ReadTimeout>::set_read_timeout);
+        self.set_read_timeout = Some(<S as SocketTimeouts>::set_read_timeout);
         Ok(self)
     }
 
