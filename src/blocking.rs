@@ -15,10 +15,11 @@
 //!
 //! let (mut ws, _response) = blocking::connect("ws://127.0.0.1:9001/")?;
 //! ws.send(Message::Text("hello".into()))?;
-//! while let Some(message) = ws.read()? {
+//! if let Some(message) = ws.read()? {
 //!     println!("{message:?}");
-//!     ws.close(1000u16, "done")?;
 //! }
+//! ws.close(1000u16, "done")?;
+//! while ws.read()?.is_some() {} // the close handshake
 //! # Ok::<(), rfc6455::blocking::Error>(())
 //! ```
 
