@@ -276,14 +276,7 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Sends a message and flushes it.
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
-        match message {
-            Message::Text(text) => self.conn.send_text(&text)?,
-            Message::Binary(data) => self.conn.send_binary(&data)?,
-            Message::Ping(data) => self.conn.send_ping(&data)?,
-            Message::Pong(data) => self.conn.send_pong(&data)?,
-            Message::Close(Some(frame)) => self.conn.close(frame.code, &frame.reason)?,
-            Message::Close(None) => self.conn.close(CloseCode::NORMAL, "")?,
-        }
+        self.conn.send_message(&message)?;
         self.flush()
     }
 

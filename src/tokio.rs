@@ -335,14 +335,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Queues a message in the connection.
     fn queue(&mut self, message: Message) -> Result<(), UsageError> {
-        match message {
-            Message::Text(text) => self.conn.send_text(&text),
-            Message::Binary(data) => self.conn.send_binary(&data),
-            Message::Ping(data) => self.conn.send_ping(&data),
-            Message::Pong(data) => self.conn.send_pong(&data),
-            Message::Close(Some(frame)) => self.conn.close(frame.code, &frame.reason),
-            Message::Close(None) => self.conn.close(CloseCode::NORMAL, ""),
-        }
+        self.conn.send_message(&message)
     }
 
     /// Back-pressure: ready to queue once the write buffer is below its

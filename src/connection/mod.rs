@@ -12,7 +12,7 @@ use rand::RngCore;
 
 use crate::config::Config;
 use crate::error::{Error, ProtocolError, UsageError};
-use crate::event::{Chunk, Event};
+use crate::event::{Chunk, Event, Message};
 use crate::extension::Extension;
 use crate::frame::{
     encode_close_payload, parse_close_payload, CloseCode, CloseFrame, MessageKind, OpCode,
@@ -310,6 +310,19 @@ impl Connection {
             .out
             .write_data(kind, &self.encoded, rsv, first, last, fragment_size);
         Ok(())
+    }
+
+    /// Sends an owned [`Message`]: text, binary, ping, pong, or close
+    /// (a close without a frame closes with 1000).
+    pub fn send_message(&mut self, message: &Message) -> Result<(), UsageError> {
+        match message {
+            Message::Text(text) => self.send_text(text),
+            Message::Binary(data) => self.send_binary(data),
+            Message::Ping(data) => self.send_ping(data),
+            Message::Pong(data) => self.send_pong(data),
+            Message::Close(Some(frame)) => self.close(frame.code, &frame.reason),
+            Message::Close(None) => self.close(CloseCode::NORMAL, ""),
+        }
     }
 
     /// Sends a ping with up to 125 bytes of payload.
