@@ -305,6 +305,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 };
                 if shut.is_pending() {
                     self.failure = Some(error);
+                    // A peer that stopped reading is cut off by the write
+                    // timeout, which drops what it cannot take.
+                    if self.poll_timer(cx) {
+                        continue;
+                    }
                     return Poll::Pending;
                 }
                 self.shut_down = true;
@@ -313,6 +318,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             let flushed = self.poll_write_out(cx, side)?.is_ready();
             if self.conn.should_close_transport() {
                 if !flushed {
+                    if self.poll_timer(cx) {
+                        continue;
+                    }
                     return Poll::Pending;
                 }
                 if !self.shut_down {

@@ -298,3 +298,61 @@ async fn a_handshake_dripping_slower_than_its_timeout_is_dropped() {
     assert!(matches!(result, Err(Error::HandshakeTimeout)), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+#[tokio::test]
+async fn a_close_reply_stuck_behind_unread_data_ends_at_the_write_timeout() {
+    let (listener, url) = listener().await;
+    let mut config = Config::default();
+    config.write_timeout = Some(Duration::from_millis(300));
+    let (close_tx, close_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut socket = ws::accept_with(stream, config, |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        let chunk = vec![0u8; 64 << 10];
+        // Fill the peer, which never reads, until sending stalls.
+        loop {
+            let send = socket.send(Message::Binary(chunk.clone()));
+            if tokio::time::timeout(Duration::from_millis(200), send)
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        close_tx.send(()).unwrap();
+        // The peer's close arrives; the reply waits behind the unread data.
+        let mut results = Vec::new();
+        loop {
+            let result = socket.read().await;
+            let done = !matches!(result, Ok(Some(_)));
+            results.push(result);
+            if done {
+                return results;
+            }
+        }
+    });
+    let mut stream = TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches('/'))
+        .await
+        .unwrap();
+    let handshake = rfc6455::handshake::ClientHandshake::new(&url, ClientOptions::new()).unwrap();
+    stream.write_all(handshake.request()).await.unwrap();
+    close_rx.await.unwrap();
+    // A masked close frame with code 1000, and never a read.
+    stream
+        .write_all(&[0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xE8 ^ 2])
+        .await
+        .unwrap();
+    let results = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server gave up on the peer")
+        .unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(Error::Connection(rfc6455::Error::WriteTimeout(_))))),
+        "{results:?}"
+    );
+    drop(stream);
+}
