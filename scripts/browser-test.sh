@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The chat example in a real browser: two headless Chromium tabs exchange
+# messages, then the server is killed and restarted and the page must
+# reconnect by itself (tests/browser/chat.mjs).
+#
+# Installs what it needs when missing: Debian's chromium (as root, with
+# apt-get) and the pinned playwright-core from tests/browser/package-lock.json
+# (npm ci). Needs Node.js 20 or later.
+#
+#   scripts/browser-test.sh                      # run the test
+#   scripts/browser-test.sh --update-screenshot  # and save docs/chat.png
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == "--update-screenshot" ]]; then
+    export CHAT_SCREENSHOT="$PWD/docs/chat.png"
+elif [[ $# -gt 0 ]]; then
+    echo "usage: $0 [--update-screenshot]" >&2
+    exit 2
+fi
+
+if [[ ! -x /usr/bin/chromium ]]; then
+    echo "== installing chromium (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q chromium
+fi
+
+# npm ci when node_modules lacks the version the lock pins.
+version_of() { node -p "try { require('./$1').$2 } catch { '' }"; }
+want=$(version_of tests/browser/package-lock.json 'packages["node_modules/playwright-core"].version')
+have=$(version_of tests/browser/node_modules/playwright-core/package.json version)
+if [[ -z "$have" || "$have" != "$want" ]]; then
+    echo "== installing playwright-core $want (npm ci)"
+    (cd tests/browser && npm ci --no-audit --no-fund)
+fi
+
+echo "== building the chat example"
+cargo build --example chat
+
+echo "== browser test (tests/browser/chat.mjs)"
+CHAT_BIN="$PWD/target/debug/examples/chat" node tests/browser/chat.mjs
