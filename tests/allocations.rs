@@ -1,6 +1,7 @@
 //! The hot paths allocate nothing per message once warm: a counting
 //! allocator counts the allocations a thread makes while it reads and
-//! writes messages.
+//! writes messages, in the core and through the tokio adapter's
+//! `read_with` (whose `read` returns owned messages, one allocation each).
 
 mod common;
 
@@ -65,25 +66,24 @@ fn wire(size: usize, count: usize, fragment: Option<usize>) -> Vec<u8> {
 fn allocations_reading(bytes: &[u8], read: usize) -> (usize, usize) {
     let mut server = server(Config::default());
     let mut messages = 0;
-    let mut counted_from = None;
-    let mut at = 0;
-    let twice = [bytes, bytes].concat();
-    let bytes = &twice[..];
-    while at < bytes.len() {
-        if counted_from.is_none() && at >= bytes.len() / 2 {
-            counted_from = Some(allocations());
+    let mut pass = |server: &mut rfc6455::Connection| {
+        let mut at = 0;
+        while at < bytes.len() {
+            let buf = server.receive_buffer();
+            let n = buf.len().min(read).min(bytes.len() - at);
+            buf[..n].copy_from_slice(&bytes[at..at + n]);
+            server.commit(n);
+            at += n;
+            while let Some(event) = server.poll_event().unwrap() {
+                assert!(matches!(event, Event::Text(_) | Event::Binary(_)));
+                messages += 1;
+            }
         }
-        let buf = server.receive_buffer();
-        let n = buf.len().min(read).min(bytes.len() - at);
-        buf[..n].copy_from_slice(&bytes[at..at + n]);
-        server.commit(n);
-        at += n;
-        while let Some(event) = server.poll_event().unwrap() {
-            assert!(matches!(event, Event::Text(_) | Event::Binary(_)));
-            messages += 1;
-        }
-    }
-    (allocations() - counted_from.unwrap_or(0), messages)
+    };
+    pass(&mut server);
+    let before = allocations();
+    pass(&mut server);
+    (allocations() - before, messages)
 }
 
 #[test]
@@ -126,4 +126,130 @@ fn writing_messages_allocates_nothing_per_message_once_warm() {
         }
         assert_eq!(allocations() - before, 0);
     }
+}
+
+/// An in-memory transport for the tokio adapter: reads are served from a
+/// buffer, at most `read` bytes at a time; writes are counted and dropped.
+struct MemoryStream {
+    input: Vec<u8>,
+    at: usize,
+    read: usize,
+    written: usize,
+}
+
+impl tokio::io::AsyncRead for MemoryStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let at = self.at;
+        let n = buf.remaining().min(self.read).min(self.input.len() - at);
+        buf.put_slice(&self.input[at..at + n]);
+        self.at += n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for MemoryStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.written += buf.len();
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// A tokio adapter over `count` client messages of `size` bytes, sent
+/// three times over (the first two passes warm the buffers up to their
+/// working size).
+fn tokio_server(size: usize, count: usize) -> rfc6455::tokio::WebSocket<MemoryStream> {
+    let bytes = wire(size, count, None);
+    let stream = MemoryStream {
+        input: [&bytes[..], &bytes[..], &bytes[..]].concat(),
+        at: 0,
+        read: 64 << 10,
+        written: 0,
+    };
+    rfc6455::tokio::WebSocket::from_connection(stream, server(Config::default()))
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+}
+
+/// Echoes one message through the lent sender, straight from the receive
+/// buffer; the reply is written by the reads that follow.
+async fn echo(ws: &mut rfc6455::tokio::WebSocket<MemoryStream>) {
+    ws.read_with(|event, sender| match event {
+        Event::Text(text) => sender.send_text(text).unwrap(),
+        Event::Binary(data) => sender.send_binary(data).unwrap(),
+        other => panic!("unexpected {other:?}"),
+    })
+    .await
+    .unwrap()
+    .expect("a message");
+}
+
+#[test]
+fn tokio_read_with_and_its_sender_allocate_nothing_per_message() {
+    for size in [0, 16, 125, 1024, 16 << 10] {
+        // Enough messages that the warm-up pass sees full reads (the
+        // receive buffer's working size) and the largest batch of replies.
+        let count = 2000.max((512 << 10) / (size + 6));
+        let mut ws = tokio_server(size, count);
+        current_thread().block_on(async {
+            for _ in 0..2 * count {
+                echo(&mut ws).await;
+            }
+            let before = allocations();
+            for _ in 0..count {
+                echo(&mut ws).await;
+            }
+            assert_eq!(
+                allocations() - before,
+                0,
+                "{size}-byte messages allocated in the steady state"
+            );
+        });
+        // The replies were written, batch by batch, before each read that
+        // waited for more input: all those of the first two passes.
+        let written = ws.get_ref().written;
+        assert!(written >= 2 * count * size, "{written} bytes written");
+    }
+}
+
+#[test]
+fn tokio_read_returns_owned_messages_and_allocates_for_each() {
+    let count = 2000;
+    let mut ws = tokio_server(125, count);
+    current_thread().block_on(async {
+        for _ in 0..2 * count {
+            ws.read().await.unwrap().expect("a message");
+        }
+        let before = allocations();
+        for _ in 0..count {
+            ws.read().await.unwrap().expect("a message");
+        }
+        // One allocation per message: the owned copy `read` returns.
+        assert_eq!(allocations() - before, count);
+    });
 }

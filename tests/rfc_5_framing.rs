@@ -342,3 +342,70 @@ fn streaming_delivers_pieces_as_they_arrive() {
         ]
     );
 }
+
+/// Hands `bytes` in through `receive_buffer` + `commit`, at most `read`
+/// bytes at a time, collecting the events.
+fn read_in(server: &mut rfc6455::Connection, mut bytes: &[u8], read: usize) -> Vec<Ev> {
+    let mut got = Vec::new();
+    while !bytes.is_empty() {
+        let buf = server.receive_buffer();
+        let n = buf.len().min(read).min(bytes.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        server.commit(n);
+        bytes = &bytes[n..];
+        got.extend(events(server));
+    }
+    got
+}
+
+#[test]
+fn large_frames_read_straight_into_the_message_buffer_arrive_whole() {
+    // Frames past `read_buffer_size` are assembled: once their header is
+    // parsed, `receive_buffer` lends the message buffer itself and
+    // `receive` copies into it, unmasking as it goes. Two-byte code points
+    // fall across every read boundary, and the frames outgrow one direct
+    // read (256 KiB).
+    let text: String = "é-".repeat(150_000);
+    let binary: Vec<u8> = (0..300_000u32).map(|i| (i * 7) as u8).collect();
+    let mut bytes = client_frame(0x81, text.as_bytes());
+    bytes.extend(client_frame(0x82, &binary));
+    bytes.extend(client_frame(0x01, &text.as_bytes()[..100_001]));
+    bytes.extend(client_frame(0x80, &text.as_bytes()[100_001..]));
+    bytes.extend(client_frame(0x81, b"small"));
+    let expected = [
+        Ev::Text(text.clone()),
+        Ev::Binary(binary),
+        Ev::Text(text),
+        Ev::Text("small".into()),
+    ];
+    for read in [1000, 8191, 65_536, 100_003, 1 << 20] {
+        let mut reader = server(Config::default());
+        assert_eq!(read_in(&mut reader, &bytes, read), expected, "read {read}");
+        let mut receiver = server(Config::default());
+        let mut got = Vec::new();
+        for piece in bytes.chunks(read) {
+            got.extend(feed(&mut receiver, piece));
+        }
+        assert_eq!(got, expected, "receive {read}");
+    }
+}
+
+#[test]
+fn invalid_utf8_read_straight_into_the_message_buffer_fails_on_that_read() {
+    let mut payload = "a".repeat(200_000).into_bytes();
+    payload[150_000] = 0xff;
+    let bytes = client_frame(0x81, &payload);
+    let invalid = Ev::Error(Error::Protocol(ProtocolError::InvalidUtf8));
+    // Through receive_buffer: the read that holds byte 150,000 (with its
+    // header, the frame's byte 150,014) fails, before the frame ends.
+    let mut reader = server(Config::default());
+    assert_eq!(read_in(&mut reader, &bytes[..140_000], 20_000), []);
+    let got = read_in(&mut reader, &bytes[140_000..160_000], 20_000);
+    assert_eq!(got, std::slice::from_ref(&invalid));
+    assert_eq!(reader.state(), State::Closed);
+    // Through receive.
+    let mut receiver = server(Config::default());
+    assert_eq!(feed(&mut receiver, &bytes[..140_000]), []);
+    assert_eq!(feed(&mut receiver, &bytes[140_000..160_000]), [invalid]);
+    assert_eq!(receiver.state(), State::Closed);
+}

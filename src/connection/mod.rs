@@ -4,6 +4,7 @@
 mod outgoing;
 mod read;
 mod recv_buffer;
+mod sender;
 mod timers;
 
 use std::time::Instant;
@@ -15,12 +16,14 @@ use crate::error::{Error, ProtocolError, UsageError};
 use crate::event::{Chunk, Event, Message};
 use crate::extension::Extension;
 use crate::frame::{
-    encode_close_payload, parse_close_payload, CloseCode, CloseFrame, MessageKind, OpCode,
+    copy_masked, encode_close_payload, parse_close_payload, CloseCode, CloseFrame, MessageKind,
+    OpCode,
 };
 
 use outgoing::Outgoing;
 use read::{Incoming, ReadState, Ready};
 use recv_buffer::RecvBuffer;
+pub use sender::Sender;
 use timers::{Timer, Timers};
 
 /// Which end of the connection this is. Clients mask what they send and
@@ -63,7 +66,9 @@ pub enum State {
 ///   [`send_chunk`](Self::send_chunk), [`send_ping`](Self::send_ping),
 ///   [`send_pong`](Self::send_pong), [`close`](Self::close)) and
 ///   [`handle_timeout`](Self::handle_timeout).
-/// - **Output**: [`poll_event`](Self::poll_event),
+/// - **Output**: [`poll_event`](Self::poll_event) (or
+///   [`poll_event_with_sender`](Self::poll_event_with_sender) to reply
+///   while the event is borrowed),
 ///   [`poll_transmit`](Self::poll_transmit) +
 ///   [`advance_transmit`](Self::advance_transmit),
 ///   [`poll_timeout`](Self::poll_timeout), and
@@ -100,6 +105,14 @@ pub enum State {
 pub struct Connection {
     config: Config,
     recv: RecvBuffer,
+    /// The last `receive_buffer` lent this much room in the message buffer
+    /// (`Incoming::spare`), not in `recv`.
+    lent_direct: Option<usize>,
+    /// The room the last `receive_buffer` lent in `recv`.
+    lent_recv: usize,
+    /// The least room `receive_buffer` offers: [`MIN_READ`], and
+    /// [`Config::read_buffer_size`] once a read filled what it offered.
+    read_size: usize,
     /// Bytes at the front of `recv` that the last event lent out.
     consume: usize,
     read: ReadState,
@@ -126,6 +139,11 @@ impl std::fmt::Debug for Connection {
 /// The smallest free space [`Connection::receive_buffer`] offers.
 const MIN_READ: usize = 8 << 10;
 
+/// The free space the first [`Connection::receive_buffer`] offers, while
+/// nothing has been received: an idle connection (one that has sent
+/// nothing since the handshake) holds this much, not [`MIN_READ`].
+const FIRST_READ: usize = 512;
+
 impl Connection {
     /// A connection in the given role. Clients draw mask keys from a CSPRNG
     /// seeded from `rand`'s thread generator.
@@ -145,6 +163,9 @@ impl Connection {
     fn build(role: Role, config: Config, rng: Option<Box<dyn RngCore + Send>>) -> Self {
         Connection {
             recv: RecvBuffer::default(),
+            lent_direct: None,
+            lent_recv: 0,
+            read_size: MIN_READ,
             consume: 0,
             read: ReadState::Header,
             incoming: Incoming::default(),
@@ -195,10 +216,26 @@ impl Connection {
     /// Hands in bytes read from the transport. Bytes that arrive after the
     /// connection stopped reading (closed, or after the peer's close frame)
     /// are dropped.
-    pub fn receive(&mut self, bytes: &[u8]) {
+    pub fn receive(&mut self, mut bytes: &[u8]) {
+        self.lent_direct = None;
+        if !self.is_reading() || bytes.is_empty() {
+            return;
+        }
+        self.link.timers.note_activity();
+        // Payload of a large frame goes straight to the message buffer,
+        // unmasked as it is copied: one pass over the bytes.
+        let n = self.direct_read_len().min(bytes.len());
+        if n > 0 {
+            if let ReadState::Stream { header, done, .. } = self.read {
+                let mut key = header.mask.unwrap_or_default();
+                key.rotate_left((done % 4) as usize);
+                copy_masked(self.incoming.spare(n), &bytes[..n], key);
+            }
+            self.take_direct(n, true);
+            bytes = &bytes[n..];
+        }
         if self.is_reading() && !bytes.is_empty() {
             self.recv.extend(bytes);
-            self.link.timers.note_activity();
         }
     }
 
@@ -206,14 +243,31 @@ impl Connection {
     /// progress when it is delivered in place; report what was read with
     /// [`Connection::commit`]. This saves the copy [`Connection::receive`]
     /// makes.
+    ///
+    /// Until the first bytes arrive it offers only 512 bytes, so a
+    /// connection that stays idle after the handshake holds next to no
+    /// buffer memory.
     pub fn receive_buffer(&mut self) -> &mut [u8] {
+        self.lent_direct = None;
+        if self.recv.is_unallocated() {
+            return self.recv.spare(FIRST_READ);
+        }
+        // The payload of a large frame is read straight into the message
+        // buffer, in reads of at least `MIN_READ`.
+        let direct = self.direct_read_len();
+        if direct >= MIN_READ {
+            self.lent_direct = Some(direct);
+            return self.incoming.spare(direct);
+        }
         let frame_rest = match self.read {
             ReadState::InPlace { header, .. } => {
                 (header.payload_len as usize).saturating_sub(self.recv.len())
             }
             _ => 0,
         };
-        self.recv.spare(frame_rest.max(MIN_READ))
+        let spare = self.recv.spare(frame_rest.max(self.read_size));
+        self.lent_recv = spare.len();
+        spare
     }
 
     /// Marks `n` bytes of [`Connection::receive_buffer`] as received.
@@ -222,7 +276,24 @@ impl Connection {
     ///
     /// If `n` is larger than the slice `receive_buffer` returned.
     pub fn commit(&mut self, n: usize) {
+        if let Some(lent) = self.lent_direct.take() {
+            assert!(
+                n <= lent,
+                "committed more bytes than the receive buffer had room for"
+            );
+            if self.is_reading() && n > 0 {
+                self.take_direct(n, false);
+                self.link.timers.note_activity();
+            }
+            return;
+        }
         self.recv.commit(n);
+        // A read that filled the buffer likely left more waiting: from then
+        // on offer `read_buffer_size`, so a busy connection takes many
+        // messages per read while a quiet one keeps the small buffer.
+        if n == self.lent_recv && n > 0 {
+            self.read_size = self.read_size.max(self.config.read_buffer_size);
+        }
         if !self.is_reading() {
             self.recv.clear();
             self.consume = 0;
@@ -244,22 +315,18 @@ impl Connection {
 
     /// Sends a text message, fragmented per [`Config::fragment_size`].
     pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
-        self.send(MessageKind::Text, text.as_bytes())
+        self.sender().send_text(text)
     }
 
     /// Sends a binary message, fragmented per [`Config::fragment_size`].
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
-        self.send(MessageKind::Binary, data)
+        self.sender().send_binary(data)
     }
 
     /// Sends a whole data message of the given kind. For text, `payload`
     /// must be UTF-8; [`Connection::send_text`] guarantees it.
     pub fn send(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), UsageError> {
-        self.check_can_send()?;
-        if self.link.out.streaming.is_some() {
-            return Err(UsageError::MessageInProgress);
-        }
-        self.write_message(kind, payload, true, true)
+        self.sender().send(kind, payload)
     }
 
     /// Sends a message in pieces: the first call starts a message of `kind`,
@@ -276,73 +343,24 @@ impl Connection {
         data: &[u8],
         last: bool,
     ) -> Result<(), UsageError> {
-        self.check_can_send()?;
-        let first = match self.link.out.streaming {
-            None => true,
-            Some(started) if started == kind => false,
-            Some(started) => return Err(UsageError::MessageKindMismatch { started, got: kind }),
-        };
-        self.write_message(kind, data, first, last)?;
-        self.link.out.streaming = (!last).then_some(kind);
-        Ok(())
-    }
-
-    fn write_message(
-        &mut self,
-        kind: MessageKind,
-        payload: &[u8],
-        first: bool,
-        last: bool,
-    ) -> Result<(), UsageError> {
-        let fragment_size = self.config.fragment_size;
-        let Some(extension) = self.extension.as_mut() else {
-            self.link
-                .out
-                .write_data(kind, payload, 0, first, last, fragment_size);
-            return Ok(());
-        };
-        self.encoded.clear();
-        let rsv = extension
-            .encode(kind, payload, first, last, &mut self.encoded)
-            .map_err(UsageError::Extension)?;
-        let rsv = rsv & extension.reserved_bits();
-        self.link
-            .out
-            .write_data(kind, &self.encoded, rsv, first, last, fragment_size);
-        Ok(())
+        self.sender().send_chunk(kind, data, last)
     }
 
     /// Sends an owned [`Message`]: text, binary, ping, pong, or close
     /// (a close without a frame closes with 1000).
     pub fn send_message(&mut self, message: &Message) -> Result<(), UsageError> {
-        match message {
-            Message::Text(text) => self.send_text(text),
-            Message::Binary(data) => self.send_binary(data),
-            Message::Ping(data) => self.send_ping(data),
-            Message::Pong(data) => self.send_pong(data),
-            Message::Close(Some(frame)) => self.close(frame.code, &frame.reason),
-            Message::Close(None) => self.close(CloseCode::NORMAL, ""),
-        }
+        self.sender().send_message(message)
     }
 
     /// Sends a ping with up to 125 bytes of payload.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
-        self.send_control(OpCode::Ping, payload)
+        self.sender().send_ping(payload)
     }
 
     /// Sends a pong with up to 125 bytes of payload: an answer to a ping
     /// when [`Config::auto_pong`] is off, or an unsolicited heartbeat.
     pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), UsageError> {
-        self.send_control(OpCode::Pong, payload)
-    }
-
-    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
-        self.check_can_send()?;
-        if payload.len() > 125 {
-            return Err(UsageError::ControlPayloadTooLong(payload.len()));
-        }
-        self.link.out.write_frame(true, 0, opcode, payload);
-        Ok(())
+        self.sender().send_pong(payload)
     }
 
     /// Starts the close handshake with a code and a reason of at most 123
@@ -350,27 +368,17 @@ impl Connection {
     /// is off. Nothing can be sent afterwards. The write buffer cap does not
     /// apply: a close can always be queued.
     pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<(), UsageError> {
-        let code = code.into();
-        if !code.is_sendable() {
-            return Err(UsageError::InvalidCloseCode(code.0));
+        self.sender().close(code, reason)
+    }
+
+    /// The send side alone.
+    fn sender(&mut self) -> Sender<'_> {
+        Sender {
+            config: &self.config,
+            link: &mut self.link,
+            extension: &mut self.extension,
+            encoded: &mut self.encoded,
         }
-        if reason.len() > CloseFrame::MAX_REASON_LEN {
-            return Err(UsageError::CloseReasonTooLong(reason.len()));
-        }
-        match self.link.state {
-            State::Open => {
-                self.link.send_close(Some(code), reason);
-                self.link.state = State::ClosingLocal;
-                self.link.timers.stop_keepalive();
-                self.link.timers.close = Timer::Requested(self.config.close_timeout);
-            }
-            State::ClosingRemote => {
-                self.link.send_close(Some(code), reason);
-                self.link.finish_close_handshake();
-            }
-            State::ClosingLocal | State::Closed => return Err(UsageError::Closed),
-        }
-        Ok(())
     }
 
     /// Tells the connection the time when the deadline from
@@ -419,13 +427,21 @@ impl Connection {
     /// The event borrows the connection's buffers until the next call.
     #[must_use = "events must be handled; errors end the connection"]
     pub fn poll_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        Ok(self.poll_event_with_sender()?.map(|(event, _)| event))
+    }
+
+    /// [`Connection::poll_event`], with a [`Sender`] that queues messages
+    /// while the event is borrowed: a reply can be sent straight from the
+    /// event's bytes, with no copy of them first.
+    #[must_use = "events must be handled; errors end the connection"]
+    pub fn poll_event_with_sender(&mut self) -> Result<Option<(Event<'_>, Sender<'_>)>, Error> {
         let Some(ready) = self.advance()? else {
             return Ok(None);
         };
         let front = self.recv.data();
         let event = match ready {
             Ready::InPlace(MessageKind::Binary, len) => Event::Binary(&front[..len]),
-            Ready::InPlace(MessageKind::Text, len) => match std::str::from_utf8(&front[..len]) {
+            Ready::InPlace(MessageKind::Text, len) => match crate::utf8::to_str(&front[..len]) {
                 Ok(text) => Event::Text(text),
                 Err(_) => {
                     // Nothing of the failed frame is lent out.
@@ -433,18 +449,19 @@ impl Connection {
                     return Err(self.link.fail(ProtocolError::InvalidUtf8));
                 }
             },
-            Ready::Assembled(MessageKind::Binary) => Event::Binary(&self.incoming.buffer),
+            Ready::Assembled(MessageKind::Binary) => Event::Binary(self.incoming.message()),
             // Validated piece by piece as it arrived; this pass only
             // produces the `&str`.
-            Ready::Assembled(MessageKind::Text) => match std::str::from_utf8(&self.incoming.buffer)
-            {
-                Ok(text) => Event::Text(text),
-                Err(_) => {
-                    // Nothing of the failed frame is lent out.
-                    self.consume = 0;
-                    return Err(self.link.fail(ProtocolError::InvalidUtf8));
+            Ready::Assembled(MessageKind::Text) => {
+                match crate::utf8::to_str(self.incoming.message()) {
+                    Ok(text) => Event::Text(text),
+                    Err(_) => {
+                        // Nothing of the failed frame is lent out.
+                        self.consume = 0;
+                        return Err(self.link.fail(ProtocolError::InvalidUtf8));
+                    }
                 }
-            },
+            }
             Ready::Chunk {
                 kind,
                 in_buffer,
@@ -454,7 +471,7 @@ impl Connection {
             } => Event::Chunk(Chunk {
                 kind,
                 data: if in_buffer {
-                    &self.incoming.buffer[..len]
+                    &self.incoming.message()[..len]
                 } else {
                     &front[..len]
                 },
@@ -466,7 +483,13 @@ impl Connection {
             // Checked when it arrived.
             Ready::Close(len) => Event::Close(parse_close_payload(&front[..len]).ok().flatten()),
         };
-        Ok(Some(event))
+        let sender = Sender {
+            config: &self.config,
+            link: &mut self.link,
+            extension: &mut self.extension,
+            encoded: &mut self.encoded,
+        };
+        Ok(Some((event, sender)))
     }
 
     /// The bytes to write to the transport next, if any. Mark what was
@@ -525,20 +548,6 @@ impl Connection {
 
     fn is_reading(&self) -> bool {
         matches!(self.link.state, State::Open | State::ClosingLocal)
-    }
-
-    fn check_can_send(&self) -> Result<(), UsageError> {
-        if !matches!(self.link.state, State::Open | State::ClosingRemote) {
-            return Err(UsageError::Closed);
-        }
-        let buffered = self.link.out.buffered();
-        if buffered >= self.config.max_write_buffer {
-            return Err(UsageError::WriteBufferFull {
-                buffered,
-                max: self.config.max_write_buffer,
-            });
-        }
-        Ok(())
     }
 }
 

@@ -5,8 +5,12 @@ use rand::RngCore;
 
 use crate::frame::{apply_mask, FrameHeader, MessageKind, OpCode};
 
-/// An allocation larger than this is released once the buffer drains, so an
-/// idle connection does not keep the memory of its largest message.
+/// A buffer that held more than this, or than the write buffer's
+/// high-water mark if that is more, is released once it drains, so an idle
+/// connection does not keep the memory of its largest message. The test is
+/// on the bytes it held, not its capacity: batches under the mark (a read's
+/// worth of replies) are the buffer's working size, kept rather than
+/// allocated anew for every batch.
 const KEEP_CAPACITY: usize = 64 << 10;
 
 /// A control frame payload (at most 125 bytes) held outside the buffer.
@@ -42,7 +46,7 @@ pub(crate) struct Outgoing {
     /// The end (index in `buf`) of the last pong put in the buffer, while
     /// it may still be unwritten.
     unwritten_pong_end: Option<usize>,
-    /// A pong held back: once the buffer reaches `pong_high_water` bytes
+    /// A pong held back: once the buffer reaches `high_water` bytes
     /// (the peer is not reading) and a pong in it is still unwritten, a
     /// newer ping's pong replaces this one instead of queueing behind it
     /// (RFC 6455 §5.5.3 allows answering only the most recent ping), so a
@@ -50,7 +54,7 @@ pub(crate) struct Outgoing {
     /// Below the mark every ping gets its own pong, however many arrive
     /// before the adapter next writes.
     pending_pong: Option<ControlPayload>,
-    pong_high_water: usize,
+    high_water: usize,
     /// The kind of an outgoing message sent in pieces that is not finished.
     pub(crate) streaming: Option<MessageKind>,
 }
@@ -67,12 +71,13 @@ impl std::fmt::Debug for Outgoing {
 }
 
 impl Outgoing {
-    /// An empty buffer; `pong_high_water` is the buffered size from which
-    /// pongs are coalesced (the connection's write buffer high-water mark).
+    /// An empty buffer; `high_water` (the connection's write buffer
+    /// high-water mark) is the buffered size from which pongs are coalesced
+    /// and above which a drained buffer's memory is released.
     pub(crate) fn new(
         masked: bool,
         rng: Option<Box<dyn RngCore + Send>>,
-        pong_high_water: usize,
+        high_water: usize,
     ) -> Self {
         Outgoing {
             buf: Vec::new(),
@@ -81,7 +86,7 @@ impl Outgoing {
             masked,
             unwritten_pong_end: None,
             pending_pong: None,
-            pong_high_water,
+            high_water,
             streaming: None,
         }
     }
@@ -160,7 +165,7 @@ impl Outgoing {
     /// high-water mark and an earlier pong is still waiting in it.
     fn flush_pending_pong(&mut self) {
         let earlier_unwritten = self.unwritten_pong_end.is_some_and(|end| end > self.start);
-        if earlier_unwritten && self.buffered() >= self.pong_high_water {
+        if earlier_unwritten && self.buffered() >= self.high_water {
             return;
         }
         if let Some(pong) = self.pending_pong.take() {
@@ -195,7 +200,7 @@ impl Outgoing {
         if self.start == self.buf.len() {
             self.start = 0;
             self.unwritten_pong_end = None;
-            if self.buf.capacity() > KEEP_CAPACITY {
+            if self.buf.len() > KEEP_CAPACITY.max(self.high_water) {
                 self.buf = Vec::new();
             } else {
                 self.buf.clear();

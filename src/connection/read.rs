@@ -52,13 +52,65 @@ pub(super) struct Incoming {
     /// The extension transforms this message.
     pub(super) decode: bool,
     pub(super) utf8: Utf8Validator,
-    /// The assembled message, or the last decoded chunk when streaming.
+    /// The assembled message (or the last decoded chunk when streaming) is
+    /// `buffer[..len]`. Bytes past `len` are left initialised, so reading
+    /// straight into the buffer ([`Incoming::spare`]) zero-fills only when
+    /// it grows.
     pub(super) buffer: Vec<u8>,
+    pub(super) len: usize,
     /// The next chunk delivered is the message's first.
     pub(super) first_chunk: bool,
     /// `buffer` was handed out and is cleared on the next call.
     pub(super) delivered: bool,
 }
+
+impl Incoming {
+    /// The message (or decoded chunk) so far.
+    pub(super) fn message(&self) -> &[u8] {
+        &self.buffer[..self.len]
+    }
+
+    /// Appends to the message.
+    fn append(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        if end <= self.buffer.len() {
+            self.buffer[self.len..end].copy_from_slice(bytes);
+        } else {
+            self.buffer.truncate(self.len);
+            self.buffer.extend_from_slice(bytes);
+        }
+        self.len = end;
+    }
+
+    /// `n` bytes of room after the message, to receive into.
+    pub(super) fn spare(&mut self, n: usize) -> &mut [u8] {
+        let end = self.len + n;
+        if self.buffer.len() < end {
+            self.buffer.resize(end, 0);
+        }
+        &mut self.buffer[self.len..end]
+    }
+
+    /// The buffer as a `Vec` holding exactly the message, for an
+    /// extension's decoder to append to; set `len` after.
+    fn as_vec(&mut self) -> &mut Vec<u8> {
+        self.buffer.truncate(self.len);
+        &mut self.buffer
+    }
+
+    /// Empties the message, releasing an allocation larger than `keep`.
+    fn clear(&mut self, keep: usize) {
+        self.len = 0;
+        if self.buffer.capacity() > keep {
+            self.buffer = Vec::new();
+        }
+    }
+}
+
+/// Payload bytes of a frame read straight into the message buffer
+/// ([`Connection::direct_read_len`]) at most per call, so the buffer grows
+/// with the bytes that arrive, not with the length a header declares.
+const DIRECT_READ_MAX: usize = 256 << 10;
 
 /// What the next event is and where its bytes lie: at the front of the
 /// receive buffer (a length) or in the message buffer.
@@ -84,10 +136,8 @@ impl Connection {
     pub(super) fn advance(&mut self) -> Result<Option<Ready>, Error> {
         self.recv.consume(std::mem::take(&mut self.consume));
         if std::mem::take(&mut self.incoming.delivered) {
-            self.incoming.buffer.clear();
-            if self.incoming.buffer.capacity() > self.config.read_buffer_size.max(1 << 20) {
-                self.incoming.buffer = Vec::new();
-            }
+            let keep = self.config.read_buffer_size.max(1 << 20);
+            self.incoming.clear(keep);
         }
         if let Some(error) = self.link.pending_error.take() {
             return Err(error);
@@ -162,8 +212,8 @@ impl Connection {
                     done,
                 } => {
                     if remaining == 0 {
-                        // An empty frame: a non-empty one leaves this state
-                        // when its last piece is taken.
+                        // An empty frame, or one whose payload went straight
+                        // into the message buffer (`take_direct`).
                         self.read = ReadState::Header;
                         if header.fin {
                             return self.finish_message().map(Some);
@@ -319,16 +369,17 @@ impl Connection {
         let incoming = &mut self.incoming;
         if incoming.decode {
             if streaming {
-                incoming.buffer.clear();
+                incoming.len = 0;
             }
-            let before = incoming.buffer.len();
+            let before = incoming.len;
             let room = (self.config.max_message_size as u64).saturating_sub(incoming.size) as usize;
             if let Some(ext) = self.extension.as_mut() {
-                ext.decode(&self.recv.data()[..n], last, &mut incoming.buffer, room)
-                    .map_err(ProtocolError::Extension)?;
+                let decoded = ext.decode(&self.recv.data()[..n], last, incoming.as_vec(), room);
+                incoming.len = incoming.buffer.len();
+                decoded.map_err(ProtocolError::Extension)?;
             }
             self.recv.consume(n);
-            let produced = incoming.buffer.len() - before;
+            let produced = incoming.len - before;
             incoming.size += produced as u64;
             if produced > room {
                 return Err(ProtocolError::MessageTooBig {
@@ -336,7 +387,12 @@ impl Connection {
                     max: self.config.max_message_size,
                 });
             }
-            if text && incoming.utf8.feed(&incoming.buffer[before..]).is_err() {
+            if text
+                && incoming
+                    .utf8
+                    .feed(&incoming.buffer[before..incoming.len])
+                    .is_err()
+            {
                 return Err(ProtocolError::InvalidUtf8);
             }
             if !streaming || (produced == 0 && !last) {
@@ -352,9 +408,62 @@ impl Connection {
             self.consume = n;
             return self.chunk(kind, false, n, last).map(Some);
         }
-        incoming.buffer.extend_from_slice(piece);
+        incoming.append(piece);
         self.recv.consume(n);
         Ok(None)
+    }
+
+    /// How many payload bytes of the frame in progress may be read straight
+    /// into the message buffer, skipping the receive buffer and the copy
+    /// out of it: those of a frame being assembled (not delivered in place,
+    /// streamed or decoded) once every byte received before it has been
+    /// parsed. 0 when they may not.
+    pub(super) fn direct_read_len(&self) -> usize {
+        match self.read {
+            ReadState::Stream { remaining, .. }
+                if remaining > 0
+                    && self.recv.len() == 0
+                    && !self.incoming.decode
+                    && !self.config.streaming =>
+            {
+                remaining.min(DIRECT_READ_MAX as u64) as usize
+            }
+            _ => 0,
+        }
+    }
+
+    /// `n` payload bytes of the frame in progress were put after the
+    /// message ([`Incoming::spare`]), already unmasked when `unmasked`:
+    /// unmasks and validates them and moves the frame on. The frame's end
+    /// is handled by `advance`, like an empty frame's. A validation failure
+    /// fails the connection and is reported by the next `poll_event`.
+    pub(super) fn take_direct(&mut self, n: usize, unmasked: bool) {
+        let ReadState::Stream {
+            header,
+            remaining,
+            done,
+        } = self.read
+        else {
+            unreachable!("direct reads happen within a frame");
+        };
+        let start = self.incoming.len;
+        let piece = &mut self.incoming.buffer[start..start + n];
+        if let (Some(mut key), false) = (header.mask, unmasked) {
+            key.rotate_left((done % 4) as usize);
+            apply_mask(piece, key);
+        }
+        self.incoming.len += n;
+        let text = self.incoming.kind == Some(MessageKind::Text);
+        if text && self.incoming.utf8.feed(piece).is_err() {
+            let error = self.fail(ProtocolError::InvalidUtf8);
+            self.link.pending_error = Some(error);
+            return;
+        }
+        self.read = ReadState::Stream {
+            header,
+            remaining: remaining - n as u64,
+            done: done + n as u64,
+        };
     }
 
     /// A streamed chunk; the last one ends the message.
@@ -385,7 +494,7 @@ impl Connection {
     fn finish_message(&mut self) -> Result<Ready, Error> {
         let kind = self.incoming.kind.unwrap_or(MessageKind::Binary);
         if self.config.streaming {
-            self.incoming.buffer.clear();
+            self.incoming.len = 0;
             return self
                 .chunk(kind, true, 0, true)
                 .map_err(|error| self.fail(error));

@@ -25,6 +25,11 @@ impl RecvBuffer {
         &mut self.buf[self.start..self.end]
     }
 
+    /// Nothing was ever buffered: no memory is held.
+    pub(crate) fn is_unallocated(&self) -> bool {
+        self.buf.is_empty()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.end - self.start
     }
