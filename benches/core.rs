@@ -1,122 +1,130 @@
-//! Criterion benchmarks of the core's hot paths: masking, header parsing,
-//! the server read path and the client write path.
+//! Criterion benchmarks of the core's building blocks: masking at every
+//! alignment, frame header parsing and the opening handshake's request
+//! parsing. The message paths are in `benches/paths.rs`.
+//!
+//! ```text
+//! cargo bench --bench core                 # everything
+//! cargo bench --bench core -- apply_mask/  # one group
+//! ```
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rand::SeedableRng;
 use rfc6455::frame::{apply_mask, apply_mask_reference, FrameHeader};
-use rfc6455::{Config, Connection, Event, Role};
+use rfc6455::handshake::{Incoming, ServerHandshake};
 
-const SIZES: [usize; 5] = [16, 125, 1024, 16 << 10, 1 << 20];
+/// Lengths from one byte to 1 MiB: below, at and past the 32-byte block,
+/// a control frame, and typical message sizes.
+const MASK_LENGTHS: [usize; 8] = [1, 7, 31, 125, 1024, 16 << 10, 64 << 10, 1 << 20];
 
 fn mask(c: &mut Criterion) {
     let mut group = c.benchmark_group("apply_mask");
-    for size in [16usize, 1024, 64 << 10, 1 << 20] {
-        let mut data = vec![0x5Au8; size + 1];
-        group.throughput(Throughput::Bytes(size as u64));
-        group.bench_with_input(BenchmarkId::new("fast", size), &size, |b, &size| {
-            b.iter(|| apply_mask(black_box(&mut data[..size]), [1, 2, 3, 4]))
-        });
-        group.bench_with_input(
-            BenchmarkId::new("fast_unaligned", size),
-            &size,
-            |b, &size| b.iter(|| apply_mask(black_box(&mut data[1..=size]), [1, 2, 3, 4])),
-        );
-        group.bench_with_input(BenchmarkId::new("reference", size), &size, |b, &size| {
-            b.iter(|| apply_mask_reference(black_box(&mut data[..size]), [1, 2, 3, 4]))
-        });
-    }
-    group.finish();
-}
-
-fn header_parse(c: &mut Criterion) {
-    let mut group = c.benchmark_group("frame_header_parse");
-    for len in [5u64, 300, 70_000] {
-        let header = FrameHeader {
-            fin: true,
-            rsv: 0,
-            opcode: rfc6455::OpCode::Binary,
-            mask: Some([1, 2, 3, 4]),
-            payload_len: len,
-        };
-        let mut bytes = [0; 14];
-        let n = header.encode(&mut bytes);
-        group.throughput(Throughput::Elements(1));
-        group.bench_with_input(BenchmarkId::from_parameter(len), &bytes[..n], |b, bytes| {
-            b.iter(|| FrameHeader::parse(black_box(bytes)))
-        });
-    }
-    group.finish();
-}
-
-/// `count` masked frames of `size` bytes, as a client sends them.
-fn client_frames(text: bool, size: usize, count: usize) -> Vec<u8> {
-    let rng = Box::new(rand::rngs::StdRng::seed_from_u64(1));
-    let mut client = Connection::with_rng(Role::Client, Config::default(), rng);
-    let payload = "a".repeat(size);
-    let mut out = Vec::new();
-    for _ in 0..count {
-        if text {
-            client.send_text(&payload).unwrap();
-        } else {
-            client.send_binary(payload.as_bytes()).unwrap();
+    group.warm_up_time(Duration::from_millis(300));
+    group.measurement_time(Duration::from_secs(1));
+    for len in MASK_LENGTHS {
+        // One buffer per length, 8 bytes longer so every start offset
+        // (the alignment of the payload in memory) fits.
+        let mut data = vec![0x5Au8; len + 8];
+        group.throughput(Throughput::Bytes(len as u64));
+        for offset in 0..8 {
+            group.bench_with_input(
+                BenchmarkId::new(format!("offset_{offset}"), len),
+                &len,
+                |b, &len| {
+                    b.iter(|| apply_mask(black_box(&mut data[offset..offset + len]), [1, 2, 3, 4]))
+                },
+            );
         }
-        while let Some(bytes) = client.poll_transmit() {
-            out.extend_from_slice(bytes);
-            let n = bytes.len();
-            client.advance_transmit(n);
-        }
-    }
-    out
-}
-
-fn read_path(c: &mut Criterion) {
-    let mut group = c.benchmark_group("server_read_path");
-    for text in [false, true] {
-        for size in SIZES {
-            let count = ((4 << 20) / size).clamp(1, 1000);
-            let wire = client_frames(text, size, count);
-            group.throughput(Throughput::Bytes((size * count) as u64));
-            let name = if text { "text" } else { "binary" };
-            group.bench_with_input(BenchmarkId::new(name, size), &wire, |b, wire| {
-                b.iter(|| {
-                    let mut server = Connection::new(Role::Server, Config::default());
-                    let mut bytes = 0;
-                    for piece in wire.chunks(64 << 10) {
-                        server.receive(piece);
-                        while let Some(event) = server.poll_event().unwrap() {
-                            match event {
-                                Event::Text(text) => bytes += text.len(),
-                                Event::Binary(data) => bytes += data.len(),
-                                _ => unreachable!(),
-                            }
-                        }
-                    }
-                    assert_eq!(bytes, size * count);
-                })
+        if len <= 64 << 10 {
+            group.bench_with_input(BenchmarkId::new("reference", len), &len, |b, &len| {
+                b.iter(|| apply_mask_reference(black_box(&mut data[..len]), [1, 2, 3, 4]))
             });
         }
     }
     group.finish();
 }
 
-fn write_path(c: &mut Criterion) {
-    let mut group = c.benchmark_group("client_write_path");
-    for size in SIZES {
-        let payload = vec![0x61u8; size];
-        let mut client = Connection::new(Role::Client, Config::default());
-        group.throughput(Throughput::Bytes(size as u64));
-        group.bench_with_input(BenchmarkId::new("binary", size), &payload, |b, payload| {
+fn header_parse(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame_header_parse");
+    // A 7-bit, a 16-bit and a 64-bit length, masked as servers receive
+    // them, and an unmasked one as clients do.
+    let cases = [
+        ("masked_len7", Some([1, 2, 3, 4]), 5u64),
+        ("masked_len16", Some([1, 2, 3, 4]), 300),
+        ("masked_len64", Some([1, 2, 3, 4]), 70_000),
+        ("unmasked_len7", None, 5),
+    ];
+    for (name, mask, len) in cases {
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: rfc6455::OpCode::Binary,
+            mask,
+            payload_len: len,
+        };
+        let mut bytes = [0; 14];
+        let n = header.encode(&mut bytes);
+        for (unit, throughput) in [
+            ("headers", Throughput::Elements(1)),
+            ("bytes", Throughput::Bytes(n as u64)),
+        ] {
+            group.throughput(throughput);
+            group.bench_with_input(BenchmarkId::new(unit, name), &bytes[..n], |b, bytes| {
+                b.iter(|| FrameHeader::parse(black_box(bytes)))
+            });
+        }
+    }
+    group.finish();
+}
+
+/// A browser's opening handshake (Chromium's headers).
+const BROWSER_REQUEST: &[u8] = b"GET /chat?room=lobby HTTP/1.1\r\n\
+Host: example.com:8080\r\n\
+Connection: Upgrade\r\n\
+Pragma: no-cache\r\n\
+Cache-Control: no-cache\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36\r\n\
+Upgrade: websocket\r\n\
+Origin: http://example.com:8080\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Accept-Encoding: gzip, deflate, br, zstd\r\n\
+Accept-Language: en-US,en;q=0.9\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+Sec-WebSocket-Protocol: chat, superchat\r\n\
+\r\n";
+
+fn handshake(c: &mut Criterion) {
+    let mut group = c.benchmark_group("handshake_request_parse");
+    for (unit, throughput) in [
+        ("requests", Throughput::Elements(1)),
+        ("bytes", Throughput::Bytes(BROWSER_REQUEST.len() as u64)),
+    ] {
+        group.throughput(throughput);
+        group.bench_function(BenchmarkId::new(unit, "browser_whole"), |b| {
             b.iter(|| {
-                client.send_binary(black_box(payload)).unwrap();
-                let n = client.poll_transmit().map_or(0, <[u8]>::len);
-                client.advance_transmit(n);
+                let mut handshake = ServerHandshake::new();
+                let incoming = handshake.receive(black_box(BROWSER_REQUEST)).unwrap();
+                assert!(matches!(incoming, Some(Incoming::Upgrade(_))));
+                incoming
+            })
+        });
+        // The same request in 64-byte reads: the incremental scan.
+        group.bench_function(BenchmarkId::new(unit, "browser_64_byte_reads"), |b| {
+            b.iter(|| {
+                let mut handshake = ServerHandshake::new();
+                let mut incoming = None;
+                for piece in black_box(BROWSER_REQUEST).chunks(64) {
+                    incoming = handshake.receive(piece).unwrap();
+                }
+                assert!(matches!(incoming, Some(Incoming::Upgrade(_))));
+                incoming
             })
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, mask, header_parse, read_path, write_path);
+criterion_group!(benches, mask, header_parse, handshake);
 criterion_main!(benches);

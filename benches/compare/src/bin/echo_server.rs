@@ -1,0 +1,223 @@
+//! Each library's echo server on a tokio current-thread runtime.
+//!
+//! ```text
+//! echo_server VARIANT ADDR
+//! ```
+//!
+//! Prints `ready ADDR` once listening. Every text and binary message is sent
+//! back; errors end the connection quietly. The variants:
+//!
+//! - `rfc6455`: the tokio adapter as a user writes it, `read()` then
+//!   `send(message)` (one flush per message).
+//! - `rfc6455-read_with`: the adapter's zero-copy `read_with`, replying
+//!   through the lent `Sender` straight from the receive buffer; replies are
+//!   written together when the socket has no more input.
+//! - `fastwebsockets`: `FragmentCollector` `read_frame`/`write_frame`
+//!   (vectored writes on, the default), over the raw `TcpStream` after a
+//!   minimal handshake (the crate's own handshake needs hyper).
+//! - `tokio-websockets`, `tungstenite`: `next()` then `send(message)`, as
+//!   their examples do.
+//! - `tokio-websockets-feed`, `tungstenite-feed`: `feed(message)` while more
+//!   messages are ready, `flush()` when the next read would wait: the fastest
+//!   use of their `Sink`.
+
+use std::io;
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub const VARIANTS: [&str; 7] = [
+    "rfc6455",
+    "rfc6455-read_with",
+    "fastwebsockets",
+    "tokio-websockets",
+    "tokio-websockets-feed",
+    "tungstenite",
+    "tungstenite-feed",
+];
+
+async fn rfc6455_read_send(stream: TcpStream) -> Result<(), BoxError> {
+    use rfc6455::Message;
+    let mut ws = rfc6455::tokio::accept(stream).await?;
+    while let Some(message) = ws.read().await? {
+        if matches!(message, Message::Text(_) | Message::Binary(_)) {
+            ws.send(message).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn rfc6455_read_with(stream: TcpStream) -> Result<(), BoxError> {
+    use rfc6455::Event;
+    let mut ws = rfc6455::tokio::accept(stream).await?;
+    while let Some(sent) = ws
+        .read_with(|event, sender| match event {
+            Event::Text(text) => sender.send_text(text),
+            Event::Binary(data) => sender.send_binary(data),
+            _ => Ok(()),
+        })
+        .await?
+    {
+        sent?;
+        if ws.connection().is_write_buffer_high() {
+            ws.flush().await?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the upgrade request and answers it: fastwebsockets leaves the
+/// handshake to hyper, which would put its `Upgraded` wrapper between the
+/// socket and the frames.
+async fn raw_handshake(stream: &mut TcpStream) -> Result<(), BoxError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err("eof during the handshake".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut request = httparse::Request::new(&mut headers);
+        if let httparse::Status::Complete(len) = request.parse(&buf)? {
+            if len != buf.len() {
+                return Err("bytes after the handshake request".into());
+            }
+            let key = request
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("sec-websocket-key"))
+                .ok_or("no Sec-WebSocket-Key")?
+                .value;
+            let response = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+                rfc6455_compare::accept_key(key)
+            );
+            stream.write_all(response.as_bytes()).await?;
+            return Ok(());
+        }
+    }
+}
+
+async fn fastwebsockets_echo(mut stream: TcpStream) -> Result<(), BoxError> {
+    use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
+    raw_handshake(&mut stream).await?;
+    let mut ws = FragmentCollector::new(WebSocket::after_handshake(stream, Role::Server));
+    loop {
+        let frame = ws.read_frame().await?;
+        match frame.opcode {
+            OpCode::Close => return Ok(()),
+            OpCode::Text | OpCode::Binary => ws.write_frame(frame).await?,
+            _ => {}
+        }
+    }
+}
+
+async fn tokio_websockets_echo(stream: TcpStream, feed: bool) -> Result<(), BoxError> {
+    let (_request, mut ws) = tokio_websockets::ServerBuilder::new()
+        .accept(stream)
+        .await?;
+    loop {
+        let next = if feed {
+            match ws.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    ws.flush().await?;
+                    ws.next().await
+                }
+            }
+        } else {
+            ws.next().await
+        };
+        let Some(message) = next else {
+            return Ok(());
+        };
+        let message = message?;
+        if message.is_text() || message.is_binary() {
+            if feed {
+                ws.feed(message).await?;
+            } else {
+                ws.send(message).await?;
+            }
+        }
+    }
+}
+
+async fn tungstenite_echo(stream: TcpStream, feed: bool) -> Result<(), BoxError> {
+    let mut ws = tokio_tungstenite::accept_async(stream).await?;
+    loop {
+        let next = if feed {
+            match ws.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    ws.flush().await?;
+                    ws.next().await
+                }
+            }
+        } else {
+            ws.next().await
+        };
+        let Some(message) = next else {
+            return Ok(());
+        };
+        let message = message?;
+        if message.is_text() || message.is_binary() {
+            if feed {
+                ws.feed(message).await?;
+            } else {
+                ws.send(message).await?;
+            }
+        }
+    }
+}
+
+/// Accepts connections and runs `handler` on each in its own task. Generic,
+/// so each server's tasks are only as large as its own handler's future.
+async fn serve<F, Fut>(listener: TcpListener, handler: F) -> io::Result<()>
+where
+    F: Fn(TcpStream) -> Fut,
+    Fut: std::future::Future<Output = Result<(), BoxError>> + Send + 'static,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        stream.set_nodelay(true)?;
+        let task = handler(stream);
+        tokio::spawn(async move {
+            let _ = task.await;
+        });
+    }
+}
+
+fn main() -> io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let variant = args.next().unwrap_or_default();
+    if !VARIANTS.contains(&variant.as_str()) {
+        eprintln!("usage: echo_server VARIANT ADDR; VARIANT is one of {VARIANTS:?}");
+        std::process::exit(2);
+    }
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:9001".into());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(&addr).await?;
+        println!("ready {}", listener.local_addr()?);
+        match variant.as_str() {
+            "rfc6455" => serve(listener, rfc6455_read_send).await,
+            "rfc6455-read_with" => serve(listener, rfc6455_read_with).await,
+            "fastwebsockets" => serve(listener, fastwebsockets_echo).await,
+            "tokio-websockets" => serve(listener, |s| tokio_websockets_echo(s, false)).await,
+            "tokio-websockets-feed" => serve(listener, |s| tokio_websockets_echo(s, true)).await,
+            "tungstenite" => serve(listener, |s| tungstenite_echo(s, false)).await,
+            "tungstenite-feed" => serve(listener, |s| tungstenite_echo(s, true)).await,
+            _ => unreachable!(),
+        }
+    })
+}

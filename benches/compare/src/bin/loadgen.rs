@@ -1,0 +1,732 @@
+//! One load generator for every library's echo server, and the idle-memory
+//! probe. It knows nothing of the libraries: raw TCP, a real handshake,
+//! pre-encoded masked frames.
+//!
+//! ```text
+//! loadgen echo   [--rounds 3] [--warmup 0.3] [--secs 1] [--conns 1,16,256]
+//!                [--sizes 32,1024,65536] [--variants a,b] [--server PATH]
+//!                [--server-cpu 0] [--out DIR]
+//! loadgen memory [--conns 10000] [--variants a,b] [--server PATH]
+//!                [--server-cpu 0] [--out DIR]
+//! ```
+//!
+//! `echo` starts every variant's server once (pinned with `taskset` when it
+//! exists), then for each round, each connection count and each payload
+//! runs the variants one after another in a rotated order: connect and
+//! handshake every connection, keep up to a window of messages in flight on
+//! each (a new batch is written as echoes come back), count echoes for
+//! `--secs` after `--warmup`, then drain and reset the connections. Each
+//! echo is checked (binary opcode, FIN, unmasked, the length sent) and the
+//! first one on every connection byte for byte. Prints the medians as a
+//! markdown table, and writes the raw samples as CSV.
+//!
+//! `memory` starts each server afresh, reads its VmRSS, opens `--conns`
+//! connections with handshakes and leaves them idle, reads VmRSS again and
+//! reports the difference per connection.
+//!
+//! Everything targets 127.0.0.1, and every run is bounded in time.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write as _};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rfc6455_compare::{encode_masked, median, payload, size_label, thousands, XorShift};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The variants run by default. `tokio-websockets-feed` is left out: its
+/// `next()` flushes whatever `feed` queued, so it behaves as `send`.
+const ALL_VARIANTS: [&str; 6] = [
+    "rfc6455",
+    "rfc6455-read_with",
+    "fastwebsockets",
+    "tokio-websockets",
+    "tungstenite",
+    "tungstenite-feed",
+];
+
+/// The key of RFC 6455 §1.3 and its accept value.
+const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+struct Options {
+    rounds: usize,
+    warmup: f64,
+    secs: f64,
+    conns: Vec<usize>,
+    sizes: Vec<usize>,
+    variants: Vec<String>,
+    server: String,
+    server_cpu: String,
+    out: Option<String>,
+}
+
+fn parse_list(value: &str) -> Vec<usize> {
+    value
+        .split(',')
+        .map(|s| s.trim().parse().expect("a number"))
+        .collect()
+}
+
+fn options(args: &[String], memory: bool) -> Options {
+    let exe = std::env::current_exe().expect("own path");
+    let server = exe.with_file_name("echo_server");
+    let mut o = Options {
+        rounds: 3,
+        warmup: 0.3,
+        secs: 1.0,
+        conns: if memory {
+            vec![10_000]
+        } else {
+            vec![1, 16, 256]
+        },
+        sizes: vec![32, 1024, 64 << 10],
+        variants: ALL_VARIANTS.iter().map(|v| v.to_string()).collect(),
+        server: server.to_string_lossy().into_owned(),
+        server_cpu: "0".into(),
+        out: None,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--rounds" => o.rounds = value.parse().expect("rounds"),
+            "--warmup" => o.warmup = value.parse().expect("warmup"),
+            "--secs" => o.secs = value.parse().expect("secs"),
+            "--conns" => o.conns = parse_list(value),
+            "--sizes" => o.sizes = parse_list(value),
+            "--variants" => o.variants = value.split(',').map(str::to_owned).collect(),
+            "--server" => o.server = value.clone(),
+            "--server-cpu" => o.server_cpu = value.clone(),
+            "--out" => o.out = Some(value.clone()),
+            _ => panic!("unknown flag {flag}"),
+        }
+    }
+    o
+}
+
+/// A running echo server.
+struct Server {
+    variant: String,
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(o: &Options, variant: &str) -> Server {
+        let pinned = !o.server_cpu.is_empty() && Command::new("taskset").arg("-V").output().is_ok();
+        let mut command = if pinned {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &o.server_cpu, &o.server]);
+            c
+        } else {
+            Command::new(&o.server)
+        };
+        let mut child = command
+            .args([variant, "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", o.server));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("server output");
+        let addr = line
+            .trim()
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("{variant} said {line:?}"))
+            .parse()
+            .expect("an address");
+        Server {
+            variant: variant.to_owned(),
+            child,
+            addr,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// VmRSS in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("/proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// User + system CPU time in seconds.
+    fn cpu_secs(&self) -> f64 {
+        cpu_secs_of(&format!("/proc/{}/stat", self.pid()))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cpu_secs_of(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // The fields after the command name, which is in parentheses.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+/// Opens a connection and runs the opening handshake.
+async fn connect(addr: SocketAddr) -> Result<TcpStream, BoxError> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    // Reset on close: no TIME_WAIT pile-up over thousands of connections.
+    stream.set_zero_linger()?;
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // Byte by byte so nothing after the head is consumed (the servers send
+    // nothing before the first frame anyway).
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await? == 0 {
+            return Err("eof during the handshake".into());
+        }
+        head.push(byte[0]);
+        if head.len() > 4096 {
+            return Err("handshake response too long".into());
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    if !head.starts_with("HTTP/1.1 101") {
+        return Err(format!("handshake refused: {head}").into());
+    }
+    let accepted = head.lines().any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("sec-websocket-accept") && value.trim() == ACCEPT
+        })
+    });
+    if !accepted {
+        return Err(format!("bad Sec-WebSocket-Accept: {head}").into());
+    }
+    Ok(stream)
+}
+
+/// Counts the echoed frames in a byte stream, checking each header and the
+/// first payload.
+struct Echoes {
+    size: usize,
+    expected_first: Vec<u8>,
+    header: [u8; 14],
+    have: usize,
+    /// Payload bytes of the current frame still to come.
+    remaining: usize,
+    /// The first payload, while it is being collected.
+    first: Option<Vec<u8>>,
+}
+
+impl Echoes {
+    fn new(size: usize) -> Self {
+        Echoes {
+            size,
+            expected_first: payload(size, 0),
+            header: [0; 14],
+            have: 0,
+            remaining: 0,
+            first: Some(Vec::with_capacity(size)),
+        }
+    }
+
+    fn header_len(&self) -> usize {
+        match self.size {
+            0..=125 => 2,
+            126..=0xFFFF => 4,
+            _ => 10,
+        }
+    }
+
+    /// Consumes `data`, returning how many echoes it completed.
+    fn feed(&mut self, mut data: &[u8]) -> Result<u64, String> {
+        let mut done = 0;
+        while !data.is_empty() {
+            if self.remaining > 0 {
+                let take = self.remaining.min(data.len());
+                if let Some(first) = &mut self.first {
+                    first.extend_from_slice(&data[..take]);
+                }
+                self.remaining -= take;
+                data = &data[take..];
+                if self.remaining == 0 {
+                    done += 1;
+                    self.end_frame()?;
+                }
+                continue;
+            }
+            let need = self.header_len();
+            let take = (need - self.have).min(data.len());
+            self.header[self.have..self.have + take].copy_from_slice(&data[..take]);
+            self.have += take;
+            data = &data[take..];
+            if self.have < need {
+                break;
+            }
+            self.have = 0;
+            let h = &self.header[..need];
+            let len = match need {
+                2 => usize::from(h[1] & 0x7F),
+                4 => usize::from(u16::from_be_bytes([h[2], h[3]])),
+                _ => u64::from_be_bytes(h[2..10].try_into().unwrap()) as usize,
+            };
+            let code = match need {
+                2 => h[1],
+                4 => 126,
+                _ => 127,
+            };
+            if h[0] != 0x82 || h[1] != code || len != self.size {
+                return Err(format!("unexpected frame header {h:02x?}"));
+            }
+            self.remaining = len;
+            if len == 0 {
+                done += 1;
+                self.end_frame()?;
+            }
+        }
+        Ok(done)
+    }
+
+    fn end_frame(&mut self) -> Result<(), String> {
+        if let Some(first) = self.first.take() {
+            if first != self.expected_first {
+                return Err("the first echo differs from the message sent".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What every connection of one measurement shares.
+struct Shared {
+    echoes: AtomicU64,
+    stop: AtomicBool,
+    errors: AtomicU64,
+}
+
+async fn write_loop(
+    mut writer: OwnedWriteHalf,
+    frames: Arc<Vec<u8>>,
+    frame_len: usize,
+    window: Arc<Semaphore>,
+    window_len: usize,
+    shared: Arc<Shared>,
+) {
+    // Write in batches: wait until half the window is free, then fill it.
+    let half = (window_len / 2).max(1);
+    while !shared.stop.load(Ordering::Relaxed) {
+        let Ok(permit) = window.acquire_many(half as u32).await else {
+            return;
+        };
+        permit.forget();
+        let mut n = half;
+        let extra = window.available_permits();
+        if let Ok(permit) = window.try_acquire_many(extra as u32) {
+            permit.forget();
+            n += extra;
+        }
+        if shared.stop.load(Ordering::Relaxed) {
+            window.add_permits(n);
+            return;
+        }
+        if writer.write_all(&frames[..n * frame_len]).await.is_err() {
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    }
+}
+
+async fn read_loop(
+    mut reader: OwnedReadHalf,
+    size: usize,
+    window: Arc<Semaphore>,
+    window_len: usize,
+    shared: Arc<Shared>,
+    stop_rx: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut echoes = Echoes::new(size);
+    let mut buf = vec![0u8; 256 << 10];
+    let mut stopping = stop_rx.clone();
+    loop {
+        if shared.stop.load(Ordering::Relaxed) && window.available_permits() >= window_len {
+            return; // everything sent came back
+        }
+        let read = tokio::select! {
+            read = reader.read(&mut buf) => read,
+            _ = stopping.changed() => continue,
+        };
+        let n = match read {
+            Ok(0) | Err(_) => {
+                if !shared.stop.load(Ordering::Relaxed) {
+                    shared.errors.fetch_add(1, Ordering::Relaxed);
+                }
+                return;
+            }
+            Ok(n) => n,
+        };
+        match echoes.feed(&buf[..n]) {
+            Ok(0) => {}
+            Ok(done) => {
+                shared.echoes.fetch_add(done, Ordering::Relaxed);
+                window.add_permits(done as usize);
+            }
+            Err(error) => {
+                eprintln!("echo check failed: {error}");
+                shared.errors.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+}
+
+/// Messages in flight per connection: enough to keep the server busy, a
+/// bounded amount of memory.
+fn window_for(size: usize) -> usize {
+    ((128 << 10) / (size + 14)).clamp(4, 64)
+}
+
+struct Sample {
+    messages_per_sec: f64,
+    server_cpu: f64,
+    loadgen_cpu: f64,
+    errors: u64,
+}
+
+async fn measure(
+    server: &Server,
+    conns: usize,
+    size: usize,
+    warmup: f64,
+    secs: f64,
+) -> Result<Sample, BoxError> {
+    let window_len = window_for(size);
+    let mut frames = Vec::new();
+    let mut rng = XorShift(0x1234_5678);
+    for i in 0..window_len {
+        // The first frame carries payload 0, which the echo check expects.
+        let data = payload(size, if i == 0 { 0 } else { i });
+        encode_masked(&mut frames, 0x2, &data, rng.next_key());
+    }
+    let frame_len = frames.len() / window_len;
+    let frames = Arc::new(frames);
+    let shared = Arc::new(Shared {
+        echoes: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        errors: AtomicU64::new(0),
+    });
+    let mut streams = Vec::with_capacity(conns);
+    for chunk in (0..conns).collect::<Vec<_>>().chunks(64) {
+        let opened =
+            futures_util::future::join_all(chunk.iter().map(|_| connect(server.addr))).await;
+        for stream in opened {
+            streams.push(stream?);
+        }
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for stream in streams {
+        let (reader, writer) = stream.into_split();
+        let window = Arc::new(Semaphore::new(window_len));
+        tasks.push(tokio::spawn(read_loop(
+            reader,
+            size,
+            Arc::clone(&window),
+            window_len,
+            Arc::clone(&shared),
+            stop_rx.clone(),
+        )));
+        tasks.push(tokio::spawn(write_loop(
+            writer,
+            Arc::clone(&frames),
+            frame_len,
+            window,
+            window_len,
+            Arc::clone(&shared),
+        )));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(warmup)).await;
+    let (c0, t0) = (shared.echoes.load(Ordering::Relaxed), Instant::now());
+    let (s0, l0) = (server.cpu_secs(), cpu_secs_of("/proc/self/stat"));
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    let (c1, t1) = (shared.echoes.load(Ordering::Relaxed), Instant::now());
+    let (s1, l1) = (server.cpu_secs(), cpu_secs_of("/proc/self/stat"));
+    shared.stop.store(true, Ordering::Relaxed);
+    let _ = stop_tx.send(true);
+    let drain = futures_util::future::join_all(tasks.iter_mut());
+    if tokio::time::timeout(Duration::from_secs(3), drain)
+        .await
+        .is_err()
+    {
+        shared.errors.fetch_add(1, Ordering::Relaxed);
+        eprintln!("{}: connections did not drain in 3 s", server.variant);
+    }
+    for task in &tasks {
+        task.abort();
+    }
+    let elapsed = (t1 - t0).as_secs_f64();
+    Ok(Sample {
+        messages_per_sec: (c1 - c0) as f64 / elapsed,
+        server_cpu: (s1 - s0) / elapsed,
+        loadgen_cpu: (l1 - l0) / elapsed,
+        errors: shared.errors.load(Ordering::Relaxed),
+    })
+}
+
+fn write_out(o: &Options, name: &str, text: &str) {
+    if let Some(dir) = &o.out {
+        std::fs::create_dir_all(dir).expect("results folder");
+        std::fs::write(format!("{dir}/{name}"), text).expect("results file");
+    }
+}
+
+fn echo(o: &Options) -> Result<(), BoxError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let servers: Vec<Server> = o.variants.iter().map(|v| Server::start(o, v)).collect();
+    let mut samples: BTreeMap<(usize, usize, String), Vec<f64>> = BTreeMap::new();
+    // Server CPU microseconds per echoed message.
+    let mut costs: BTreeMap<(usize, usize, String), Vec<f64>> = BTreeMap::new();
+    let mut raw = String::from(
+        "round,conns,payload,variant,messages_per_sec,server_cpu,loadgen_cpu,errors\n",
+    );
+    let mut failures = 0;
+    for round in 0..o.rounds {
+        for &conns in &o.conns {
+            for &size in &o.sizes {
+                // Rotate the order each round and configuration.
+                let shift = (round + conns + size) % servers.len();
+                for k in 0..servers.len() {
+                    let server = &servers[(k + shift) % servers.len()];
+                    let sample =
+                        runtime.block_on(measure(server, conns, size, o.warmup, o.secs))?;
+                    eprintln!(
+                        "round {} conns {conns:>3} payload {:>6} {:<22} {:>12} msg/s  server cpu {:.2} loadgen cpu {:.2}{}",
+                        round + 1,
+                        size_label(size),
+                        server.variant,
+                        thousands(sample.messages_per_sec),
+                        sample.server_cpu,
+                        sample.loadgen_cpu,
+                        if sample.errors > 0 { format!("  ERRORS {}", sample.errors) } else { String::new() },
+                    );
+                    failures += sample.errors;
+                    raw.push_str(&format!(
+                        "{},{conns},{size},{},{:.0},{:.3},{:.3},{}\n",
+                        round + 1,
+                        server.variant,
+                        sample.messages_per_sec,
+                        sample.server_cpu,
+                        sample.loadgen_cpu,
+                        sample.errors
+                    ));
+                    samples
+                        .entry((conns, size, server.variant.clone()))
+                        .or_default()
+                        .push(sample.messages_per_sec);
+                    if sample.messages_per_sec > 0.0 {
+                        costs
+                            .entry((conns, size, server.variant.clone()))
+                            .or_default()
+                            .push(sample.server_cpu / sample.messages_per_sec * 1e6);
+                    }
+                }
+            }
+        }
+    }
+    write_out(o, "echo-raw.csv", &raw);
+    let mut table = format!(
+        "### Loopback echo: messages per second (median of {} rounds)\n\n\
+         Each cell: median echoes per second over {} s after {} s of warm-up, \
+         and the ratio to the best peer variant (fastwebsockets, \
+         tokio-websockets, tungstenite) in the same configuration.\n\n",
+        o.rounds, o.secs, o.warmup
+    );
+    table.push_str("| connections | payload |");
+    for v in &o.variants {
+        table.push_str(&format!(" {v} |"));
+    }
+    table.push_str("\n| ---: | ---: |");
+    for _ in &o.variants {
+        table.push_str(" ---: |");
+    }
+    table.push('\n');
+    for &conns in &o.conns {
+        for &size in &o.sizes {
+            let mut medians = Vec::new();
+            for v in &o.variants {
+                let mut values = samples
+                    .get(&(conns, size, v.clone()))
+                    .cloned()
+                    .unwrap_or_default();
+                medians.push(median(&mut values));
+            }
+            let best_peer = o
+                .variants
+                .iter()
+                .zip(&medians)
+                .filter(|(v, _)| !v.starts_with("rfc6455"))
+                .map(|(_, m)| *m)
+                .fold(0.0, f64::max);
+            table.push_str(&format!("| {conns} | {} |", size_label(size)));
+            for m in &medians {
+                if best_peer > 0.0 {
+                    table.push_str(&format!(" {} ({:.2}×) |", thousands(*m), m / best_peer));
+                } else {
+                    table.push_str(&format!(" {} |", thousands(*m)));
+                }
+            }
+            table.push('\n');
+        }
+    }
+    table.push_str(&format!(
+        "\n### Loopback echo: server CPU per message (median of {} rounds)\n\n\
+         Microseconds of the server's CPU time (user + system, from \
+         /proc/PID/stat) per echoed message, and the ratio of the best peer's \
+         cost to this one (above 1: cheaper than the best peer). Meaningful \
+         also where the load generator, not the server, limits the rate \
+         (64 KiB: both sides spend their CPU on kernel copies).\n\n",
+        o.rounds
+    ));
+    table.push_str("| connections | payload |");
+    for v in &o.variants {
+        table.push_str(&format!(" {v} |"));
+    }
+    table.push_str("\n| ---: | ---: |");
+    for _ in &o.variants {
+        table.push_str(" ---: |");
+    }
+    table.push('\n');
+    for &conns in &o.conns {
+        for &size in &o.sizes {
+            let mut medians = Vec::new();
+            for v in &o.variants {
+                let mut values = costs
+                    .get(&(conns, size, v.clone()))
+                    .cloned()
+                    .unwrap_or_default();
+                medians.push(median(&mut values));
+            }
+            let best_peer = o
+                .variants
+                .iter()
+                .zip(&medians)
+                .filter(|(v, m)| !v.starts_with("rfc6455") && **m > 0.0)
+                .map(|(_, m)| *m)
+                .fold(f64::INFINITY, f64::min);
+            table.push_str(&format!("| {conns} | {} |", size_label(size)));
+            for m in &medians {
+                table.push_str(&format!(" {m:.2} ({:.2}×) |", best_peer / m));
+            }
+            table.push('\n');
+        }
+    }
+    println!("{table}");
+    write_out(o, "echo.md", &table);
+    if failures > 0 {
+        return Err(format!("{failures} connection errors or failed checks").into());
+    }
+    Ok(())
+}
+
+fn memory(o: &Options) -> Result<(), BoxError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let conns = o.conns[0];
+    let mut table = format!(
+        "### Idle memory per connection ({conns} connections)\n\n\
+         Resident memory (VmRSS) of each echo server holding {conns} idle \
+         connections after the handshake, minus its VmRSS before connecting, \
+         divided by {conns}.\n\n\
+         | server | RSS before | RSS with {conns} connections | per connection | vs leanest peer |\n\
+         | --- | ---: | ---: | ---: | ---: |\n"
+    );
+    let mut rows = Vec::new();
+    for variant in &o.variants {
+        let server = Server::start(o, variant);
+        std::thread::sleep(Duration::from_millis(200));
+        let before = server.rss_kib();
+        let streams = runtime.block_on(async {
+            let mut streams = Vec::with_capacity(conns);
+            for chunk in (0..conns).collect::<Vec<_>>().chunks(100) {
+                let opened =
+                    futures_util::future::join_all(chunk.iter().map(|_| connect(server.addr)))
+                        .await;
+                for stream in opened {
+                    streams.push(stream?);
+                }
+            }
+            Ok::<_, BoxError>(streams)
+        })?;
+        // Let the server take the last handshakes' tasks to their idle read.
+        std::thread::sleep(Duration::from_millis(500));
+        let after = server.rss_kib();
+        drop(streams);
+        let per = (after.saturating_sub(before)) as f64 * 1024.0 / conns as f64;
+        eprintln!(
+            "memory {variant:<22} before {before} KiB after {after} KiB: {per:.0} B per connection"
+        );
+        rows.push((variant.clone(), before, after, per));
+    }
+    let leanest = rows
+        .iter()
+        .filter(|r| !r.0.starts_with("rfc6455"))
+        .map(|r| r.3)
+        .fold(f64::INFINITY, f64::min);
+    for (variant, before, after, per) in &rows {
+        table.push_str(&format!(
+            "| {variant} | {:.1} MiB | {:.1} MiB | {} B | {:.2}× |\n",
+            *before as f64 / 1024.0,
+            *after as f64 / 1024.0,
+            thousands(*per),
+            per / leanest
+        ));
+    }
+    println!("{table}");
+    write_out(o, "memory.md", &table);
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("echo") => echo(&options(&args[1..], false)),
+        Some("memory") => memory(&options(&args[1..], true)),
+        _ => {
+            eprintln!("usage: loadgen echo|memory [options]; see the source");
+            std::process::exit(2);
+        }
+    };
+    let _ = std::io::stdout().flush();
+    if let Err(error) = result {
+        eprintln!("loadgen: {error}");
+        std::process::exit(1);
+    }
+}
