@@ -118,10 +118,14 @@ async fn fastwebsockets_echo(mut stream: TcpStream) -> Result<(), BoxError> {
     }
 }
 
-async fn tokio_websockets_echo(stream: TcpStream, feed: bool) -> Result<(), BoxError> {
-    let (_request, mut ws) = tokio_websockets::ServerBuilder::new()
-        .accept(stream)
-        .await?;
+/// The echo loop for a peer that is a `Stream` + `Sink` of its own message
+/// type (tokio-websockets, tokio-tungstenite); `is_data` picks the text and
+/// binary messages to send back.
+async fn sink_echo<W, M, E>(mut ws: W, feed: bool, is_data: fn(&M) -> bool) -> Result<(), BoxError>
+where
+    W: futures_util::Stream<Item = Result<M, E>> + futures_util::Sink<M, Error = E> + Unpin,
+    E: std::error::Error + Send + Sync + 'static,
+{
     loop {
         let next = if feed {
             match ws.next().now_or_never() {
@@ -138,7 +142,7 @@ async fn tokio_websockets_echo(stream: TcpStream, feed: bool) -> Result<(), BoxE
             return Ok(());
         };
         let message = message?;
-        if message.is_text() || message.is_binary() {
+        if is_data(&message) {
             if feed {
                 ws.feed(message).await?;
             } else {
@@ -148,32 +152,22 @@ async fn tokio_websockets_echo(stream: TcpStream, feed: bool) -> Result<(), BoxE
     }
 }
 
+async fn tokio_websockets_echo(stream: TcpStream, feed: bool) -> Result<(), BoxError> {
+    let (_request, ws) = tokio_websockets::ServerBuilder::new()
+        .accept(stream)
+        .await?;
+    sink_echo(ws, feed, |m: &tokio_websockets::Message| {
+        m.is_text() || m.is_binary()
+    })
+    .await
+}
+
 async fn tungstenite_echo(stream: TcpStream, feed: bool) -> Result<(), BoxError> {
-    let mut ws = tokio_tungstenite::accept_async(stream).await?;
-    loop {
-        let next = if feed {
-            match ws.next().now_or_never() {
-                Some(next) => next,
-                None => {
-                    ws.flush().await?;
-                    ws.next().await
-                }
-            }
-        } else {
-            ws.next().await
-        };
-        let Some(message) = next else {
-            return Ok(());
-        };
-        let message = message?;
-        if message.is_text() || message.is_binary() {
-            if feed {
-                ws.feed(message).await?;
-            } else {
-                ws.send(message).await?;
-            }
-        }
-    }
+    let ws = tokio_tungstenite::accept_async(stream).await?;
+    sink_echo(ws, feed, |m: &tokio_tungstenite::tungstenite::Message| {
+        m.is_text() || m.is_binary()
+    })
+    .await
 }
 
 /// Accepts connections and runs `handler` on each in its own task. Generic,
