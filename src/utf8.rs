@@ -17,16 +17,26 @@
 /// check costs more than it saves.
 const ASCII_FAST_PATH: usize = 256;
 
-/// The bytes of a text message as `&str`, or an error if they are not
-/// UTF-8. Long ASCII text skips `str::from_utf8`'s validation pass.
+/// The bytes of a text message as `&str`, without looking at them again.
+///
+/// The read path feeds every byte of a text message to its
+/// [`Utf8Validator`], in order, as the bytes arrive, and delivers the
+/// message only after [`Utf8Validator::finish`] accepted the whole; a second
+/// validation pass at delivery would cost as much as the first (a tenth of
+/// the time of reading a 1 MiB text message). Debug builds, which every
+/// test, proptest and fuzz target runs, check the claim anyway.
 #[allow(unsafe_code)]
-pub(crate) fn to_str(bytes: &[u8]) -> Result<&str, InvalidUtf8> {
-    if bytes.len() >= ASCII_FAST_PATH && bytes.is_ascii() {
-        // SAFETY: every ASCII byte sequence is valid UTF-8, and `is_ascii`
-        // just checked that `bytes` is ASCII.
-        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
-    }
-    std::str::from_utf8(bytes).map_err(|_| InvalidUtf8)
+pub(crate) fn validated(bytes: &[u8]) -> &str {
+    debug_assert!(
+        std::str::from_utf8(bytes).is_ok(),
+        "text delivered without validation"
+    );
+    // SAFETY: the caller delivers only text whose every byte went through
+    // `Utf8Validator::feed` and was accepted, followed by a successful
+    // `finish`: that is, valid UTF-8 (see the tests below, which check the
+    // validator against `str::from_utf8` on valid and invalid input in every
+    // chunking).
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
 /// The text seen so far is not UTF-8.
@@ -82,6 +92,17 @@ impl Utf8Validator {
             }
             Err(_) => Err(InvalidUtf8),
         }
+    }
+
+    /// [`Utf8Validator::feed`] for a piece the caller already knows to be
+    /// all ASCII when `ascii` is set (the unmasking loop finds out for
+    /// free): then only a code point carried over from the last piece
+    /// needs a look.
+    pub(crate) fn feed_known(&mut self, bytes: &[u8], ascii: bool) -> Result<(), InvalidUtf8> {
+        if ascii && self.partial_len == 0 {
+            return Ok(());
+        }
+        self.feed(bytes)
     }
 
     /// Ends the stream: fails if it stopped inside a code point. Leaves the
@@ -153,23 +174,71 @@ mod tests {
         assert_eq!(validator.feed(b"\x90"), Err(InvalidUtf8));
     }
 
+    /// What the validator says of `bytes` fed in pieces of `piece` bytes.
+    fn accepts(bytes: &[u8], piece: usize) -> bool {
+        validate_in_pieces(bytes, piece).is_ok()
+    }
+
     #[test]
-    fn to_str_takes_ascii_and_utf8_of_any_length_and_nothing_else() {
+    fn the_validator_agrees_with_from_utf8_on_both_sides_of_the_ascii_path() {
         // Both sides of the ASCII fast path's length threshold, and a
-        // non-ASCII byte at the start, the middle and the end.
+        // non-ASCII character or an invalid byte at the start, the middle
+        // and the end, fed whole and in pieces around the threshold.
         for len in [0, 1, ASCII_FAST_PATH - 1, ASCII_FAST_PATH, 1000] {
             let ascii = "a".repeat(len);
-            assert_eq!(to_str(ascii.as_bytes()), Ok(ascii.as_str()));
+            let mut inputs = vec![ascii.clone().into_bytes()];
             for at in [0, len / 2, len.saturating_sub(1)] {
-                let mut text = ascii.clone();
                 if len > 0 {
+                    let mut text = ascii.clone();
                     text.replace_range(at..=at, "é");
-                    assert_eq!(to_str(text.as_bytes()), Ok(text.as_str()));
+                    inputs.push(text.into_bytes());
                 }
                 let mut bytes = ascii.clone().into_bytes();
                 bytes.insert(at.min(bytes.len()), 0xff);
-                assert_eq!(to_str(&bytes), Err(InvalidUtf8), "len {len} at {at}");
+                inputs.push(bytes);
             }
+            for bytes in &inputs {
+                let expected = std::str::from_utf8(bytes).is_ok();
+                for piece in [1, 3, ASCII_FAST_PATH - 1, ASCII_FAST_PATH, usize::MAX] {
+                    assert_eq!(accepts(bytes, piece), expected, "len {len} piece {piece}");
+                }
+                if expected {
+                    assert_eq!(validated(bytes).as_bytes(), &bytes[..]);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The claim `validated` rests on: fed in any pieces, the validator
+        /// accepts exactly what `str::from_utf8` accepts. Inputs are mostly
+        /// UTF-8 with some bytes replaced, so both answers come up often.
+        #[test]
+        fn the_validator_accepts_exactly_utf8_in_any_pieces(
+            text in "\\PC{0,300}",
+            edits in proptest::collection::vec((0usize..400, proptest::num::u8::ANY), 0..3),
+            cuts in proptest::collection::vec(1usize..300, 0..8),
+        ) {
+            let mut bytes = text.into_bytes();
+            for (at, byte) in edits {
+                if !bytes.is_empty() {
+                    let at = at % bytes.len();
+                    bytes[at] = byte;
+                }
+            }
+            let mut validator = Utf8Validator::default();
+            let mut rest = &bytes[..];
+            let mut ok = true;
+            for cut in cuts.iter().chain(std::iter::once(&usize::MAX)) {
+                let (piece, tail) = rest.split_at((*cut).min(rest.len()));
+                rest = tail;
+                ok &= validator.feed(piece).is_ok();
+                if !ok {
+                    break;
+                }
+            }
+            ok = ok && validator.finish().is_ok();
+            proptest::prop_assert_eq!(ok, std::str::from_utf8(&bytes).is_ok());
         }
     }
 

@@ -19,6 +19,7 @@ use crate::frame::{
     copy_masked, encode_close_payload, parse_close_payload, CloseCode, CloseFrame, MessageKind,
     OpCode,
 };
+use crate::utf8::validated;
 
 use outgoing::Outgoing;
 use read::{Incoming, ReadState, Ready};
@@ -229,9 +230,9 @@ impl Connection {
             if let ReadState::Stream { header, done, .. } = self.read {
                 let mut key = header.mask.unwrap_or_default();
                 key.rotate_left((done % 4) as usize);
-                copy_masked(self.incoming.spare(n), &bytes[..n], key);
+                let ascii = copy_masked(self.incoming.spare(n), &bytes[..n], key);
+                self.take_direct(n, Some(ascii));
             }
-            self.take_direct(n, true);
             bytes = &bytes[n..];
         }
         if self.is_reading() && !bytes.is_empty() {
@@ -282,7 +283,7 @@ impl Connection {
                 "committed more bytes than the receive buffer had room for"
             );
             if self.is_reading() && n > 0 {
-                self.take_direct(n, false);
+                self.take_direct(n, None);
                 self.link.timers.note_activity();
             }
             return;
@@ -441,27 +442,12 @@ impl Connection {
         let front = self.recv.data();
         let event = match ready {
             Ready::InPlace(MessageKind::Binary, len) => Event::Binary(&front[..len]),
-            Ready::InPlace(MessageKind::Text, len) => match crate::utf8::to_str(&front[..len]) {
-                Ok(text) => Event::Text(text),
-                Err(_) => {
-                    // Nothing of the failed frame is lent out.
-                    self.consume = 0;
-                    return Err(self.link.fail(ProtocolError::InvalidUtf8));
-                }
-            },
-            Ready::Assembled(MessageKind::Binary) => Event::Binary(self.incoming.message()),
-            // Validated piece by piece as it arrived; this pass only
+            // Text was validated as it arrived (`advance` fails the
+            // connection on the piece with a bad byte), so delivery only
             // produces the `&str`.
-            Ready::Assembled(MessageKind::Text) => {
-                match crate::utf8::to_str(self.incoming.message()) {
-                    Ok(text) => Event::Text(text),
-                    Err(_) => {
-                        // Nothing of the failed frame is lent out.
-                        self.consume = 0;
-                        return Err(self.link.fail(ProtocolError::InvalidUtf8));
-                    }
-                }
-            }
+            Ready::InPlace(MessageKind::Text, len) => Event::Text(validated(&front[..len])),
+            Ready::Assembled(MessageKind::Binary) => Event::Binary(self.incoming.message()),
+            Ready::Assembled(MessageKind::Text) => Event::Text(validated(self.incoming.message())),
             Ready::Chunk {
                 kind,
                 in_buffer,

@@ -16,8 +16,10 @@
 
 use super::{Connection, State};
 use crate::error::{Error, ProtocolError};
-use crate::frame::{apply_mask, parse_close_payload, FrameHeader, MessageKind, OpCode};
-use crate::utf8::Utf8Validator;
+use crate::frame::{
+    apply_mask, parse_close_payload, unmask_text, FrameHeader, MessageKind, OpCode,
+};
+use crate::utf8::{InvalidUtf8, Utf8Validator};
 use crate::Role;
 
 /// Where the reader is within the frame stream.
@@ -98,12 +100,46 @@ impl Incoming {
         &mut self.buffer
     }
 
-    /// Empties the message, releasing an allocation larger than `keep`.
+    /// Empties the message, releasing the allocation if a message longer
+    /// than `keep` bytes grew it.
+    ///
+    /// The test is on the buffer's high-water mark (`buffer.len()`), not
+    /// its capacity: growth doubles, so a message of exactly `keep` bytes
+    /// may leave a larger capacity behind, and dropping that buffer would
+    /// make every such message allocate and zero-fill it again. Doubling
+    /// bounds what is kept to about twice `keep`.
     fn clear(&mut self, keep: usize) {
         self.len = 0;
-        if self.buffer.capacity() > keep {
+        if self.buffer.len() > keep || self.buffer.capacity() > 2 * keep {
             self.buffer = Vec::new();
         }
+    }
+}
+
+/// Unmasks a piece of payload that starts `done` bytes into its frame and,
+/// given the message's validator, validates it as text. ASCII text costs one
+/// pass: the unmasking loop finds out that the piece is ASCII.
+fn unmask_piece(
+    piece: &mut [u8],
+    mask: Option<[u8; 4]>,
+    done: u64,
+    utf8: Option<&mut Utf8Validator>,
+) -> Result<(), InvalidUtf8> {
+    let key = mask.map(|mut key| {
+        key.rotate_left((done % 4) as usize);
+        key
+    });
+    match (key, utf8) {
+        (Some(key), Some(utf8)) => {
+            let ascii = unmask_text(piece, key);
+            utf8.feed_known(piece, ascii)
+        }
+        (Some(key), None) => {
+            apply_mask(piece, key);
+            Ok(())
+        }
+        (None, Some(utf8)) => utf8.feed(piece),
+        (None, None) => Ok(()),
     }
 }
 
@@ -178,17 +214,17 @@ impl Connection {
                     let len = header.payload_len as usize;
                     let available = self.recv.len().min(len);
                     if available > checked {
-                        let piece = &mut self.recv.data_mut()[checked..available];
-                        if let Some(mut key) = header.mask {
-                            key.rotate_left(checked % 4);
-                            apply_mask(piece, key);
-                        }
-                        // A frame still incomplete is validated as it
-                        // arrives, to fail on the read with the bad byte;
-                        // a complete one is validated once, on delivery.
-                        if header.opcode == OpCode::Text
-                            && available < len
-                            && self.incoming.utf8.feed(piece).is_err()
+                        // Text is validated as it arrives, to fail on the
+                        // read with the bad byte; delivery does not look
+                        // at it again.
+                        let text = header.opcode == OpCode::Text;
+                        if unmask_piece(
+                            &mut self.recv.data_mut()[checked..available],
+                            header.mask,
+                            checked as u64,
+                            text.then_some(&mut self.incoming.utf8),
+                        )
+                        .is_err()
                         {
                             return Err(self.fail(ProtocolError::InvalidUtf8));
                         }
@@ -200,8 +236,10 @@ impl Connection {
                     if available < len {
                         return self.need_more();
                     }
+                    if header.opcode == OpCode::Text && self.incoming.utf8.finish().is_err() {
+                        return Err(self.fail(ProtocolError::InvalidUtf8));
+                    }
                     let kind = self.end_message();
-                    self.incoming.utf8.reset();
                     self.read = ReadState::Header;
                     self.consume = len;
                     return Ok(Some(Ready::InPlace(kind, len)));
@@ -224,9 +262,19 @@ impl Connection {
                     if n == 0 {
                         return self.need_more();
                     }
-                    if let Some(mut key) = header.mask {
-                        key.rotate_left((done % 4) as usize);
-                        apply_mask(&mut self.recv.data_mut()[..n], key);
+                    // Raw text is validated here, in the unmasking pass;
+                    // decoded text after decoding, in `take_piece`.
+                    let raw_text =
+                        self.incoming.kind == Some(MessageKind::Text) && !self.incoming.decode;
+                    if unmask_piece(
+                        &mut self.recv.data_mut()[..n],
+                        header.mask,
+                        done,
+                        raw_text.then_some(&mut self.incoming.utf8),
+                    )
+                    .is_err()
+                    {
+                        return Err(self.fail(ProtocolError::InvalidUtf8));
                     }
                     let remaining = remaining - n as u64;
                     let last = remaining == 0 && header.fin;
@@ -400,10 +448,8 @@ impl Connection {
             }
             return self.chunk(kind, true, produced, last).map(Some);
         }
+        // Raw text was validated as it was unmasked.
         let piece = &self.recv.data()[..n];
-        if text && incoming.utf8.feed(piece).is_err() {
-            return Err(ProtocolError::InvalidUtf8);
-        }
         if streaming {
             self.consume = n;
             return self.chunk(kind, false, n, last).map(Some);
@@ -433,11 +479,12 @@ impl Connection {
     }
 
     /// `n` payload bytes of the frame in progress were put after the
-    /// message ([`Incoming::spare`]), already unmasked when `unmasked`:
-    /// unmasks and validates them and moves the frame on. The frame's end
-    /// is handled by `advance`, like an empty frame's. A validation failure
-    /// fails the connection and is reported by the next `poll_event`.
-    pub(super) fn take_direct(&mut self, n: usize, unmasked: bool) {
+    /// message ([`Incoming::spare`]), still masked (`None`) or already
+    /// unmasked (`Some(ascii)`, whether they are all ASCII): unmasks and
+    /// validates them and moves the frame on. The frame's end is handled by
+    /// `advance`, like an empty frame's. A validation failure fails the
+    /// connection and is reported by the next `poll_event`.
+    pub(super) fn take_direct(&mut self, n: usize, unmasked: Option<bool>) {
         let ReadState::Stream {
             header,
             remaining,
@@ -448,13 +495,19 @@ impl Connection {
         };
         let start = self.incoming.len;
         let piece = &mut self.incoming.buffer[start..start + n];
-        if let (Some(mut key), false) = (header.mask, unmasked) {
-            key.rotate_left((done % 4) as usize);
-            apply_mask(piece, key);
-        }
         self.incoming.len += n;
         let text = self.incoming.kind == Some(MessageKind::Text);
-        if text && self.incoming.utf8.feed(piece).is_err() {
+        let checked = match unmasked {
+            None => unmask_piece(
+                piece,
+                header.mask,
+                done,
+                text.then_some(&mut self.incoming.utf8),
+            ),
+            Some(ascii) if text => self.incoming.utf8.feed_known(piece, ascii),
+            Some(_) => Ok(()),
+        };
+        if checked.is_err() {
             let error = self.fail(ProtocolError::InvalidUtf8);
             self.link.pending_error = Some(error);
             return;

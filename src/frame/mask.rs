@@ -5,6 +5,17 @@
 //! a time in blocks the compiler vectorises; [`apply_mask_reference`] is the
 //! plain byte loop of the RFC, kept as the definition the fast one is tested
 //! against at every length and alignment.
+//!
+//! On x86-64 the same loops are also compiled with AVX2 enabled and chosen
+//! at run time when the CPU has it: the portable build may only assume
+//! SSE2, and 32-byte registers mask a payload in about half the
+//! instructions (the in-memory read path of 16 KiB messages gains about
+//! 15%, see `benches/compare`). The code is the same Rust either way; only
+//! the instructions the compiler may pick differ.
+
+/// Payloads shorter than this are masked by the portable loop: the check
+/// for AVX2 costs more than wide registers save on a few words.
+const WIDE_MIN: usize = 128;
 
 /// Masks (or unmasks: the operation is its own inverse) `buf` with `key`,
 /// starting at key byte 0.
@@ -20,58 +31,174 @@
 /// assert_eq!(payload, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
 /// ```
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
-    let wide = u64::from_ne_bytes([
+    #[cfg(target_arch = "x86_64")]
+    if buf.len() >= WIDE_MIN && wide::available() {
+        wide::apply_mask(buf, key);
+        return;
+    }
+    mask_blocks::<32, false>(buf, key);
+}
+
+/// [`apply_mask`] for text: also tells whether the unmasked bytes are all
+/// ASCII, which the UTF-8 validator then need not look at. The test rides
+/// along the masking loop (an OR per word), so ASCII text costs one pass.
+pub(crate) fn unmask_text(buf: &mut [u8], key: [u8; 4]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if buf.len() >= WIDE_MIN && wide::available() {
+        return wide::unmask_text(buf, key);
+    }
+    mask_blocks::<32, true>(buf, key)
+}
+
+/// The high bit of every byte of a word: set in a byte that is not ASCII.
+const NOT_ASCII: u64 = 0x8080_8080_8080_8080;
+
+/// The key repeated over a word.
+#[inline(always)]
+fn wide_key(key: [u8; 4]) -> u64 {
+    u64::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
-    // Blocks of 32 bytes keep the key in phase (32 % 4 == 0) and give the
-    // optimiser four independent words to vectorise.
-    let mut blocks = buf.chunks_exact_mut(32);
+    ])
+}
+
+/// Masks `buf` in blocks of `BLOCK` bytes, then words, then bytes. With
+/// `ASCII`, returns whether the result is all ASCII (otherwise `false`).
+///
+/// Blocks keep the key in phase (`BLOCK % 4 == 0`) and give the optimiser
+/// independent words to vectorise: 32 bytes fill two SSE2 registers, 64
+/// bytes two AVX2 ones.
+#[inline(always)]
+fn mask_blocks<const BLOCK: usize, const ASCII: bool>(buf: &mut [u8], key: [u8; 4]) -> bool {
+    let wide = wide_key(key);
+    let mut seen = 0u64;
+    let mut blocks = buf.chunks_exact_mut(BLOCK);
     for block in &mut blocks {
         for word in block.chunks_exact_mut(8) {
-            xor_word(word, wide);
+            let masked = xor_word(word, wide);
+            if ASCII {
+                seen |= masked;
+            }
         }
     }
     // What is left, a word at a time (still in phase), then byte by byte:
     // short messages and control frames are mostly this part.
     let mut words = blocks.into_remainder().chunks_exact_mut(8);
     for word in &mut words {
-        xor_word(word, wide);
+        let masked = xor_word(word, wide);
+        if ASCII {
+            seen |= masked;
+        }
     }
-    apply_mask_reference(words.into_remainder(), key);
+    for (i, byte) in words.into_remainder().iter_mut().enumerate() {
+        *byte ^= key[i % 4];
+        if ASCII {
+            seen |= u64::from(*byte);
+        }
+    }
+    ASCII && seen & NOT_ASCII == 0
 }
 
-/// XORs an 8-byte chunk with `wide`.
+/// The masking loops compiled for AVX2, and the run-time check for it.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod wide {
+    /// The CPU has AVX2. `is_x86_feature_detected!` caches its answer, so
+    /// this is one atomic load after the first call; with AVX2 enabled at
+    /// compile time it is a constant.
+    #[inline]
+    pub(super) fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+
+    // SAFETY (for the three calls below): calling a `target_feature`
+    // function is sound exactly when the CPU has the feature, and each of
+    // these is called only after `available()` said it has (checked again
+    // in debug builds). The functions themselves are safe code.
+
+    /// [`super::apply_mask`] with AVX2. The caller checked [`available`].
+    #[inline]
+    pub(super) fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
+        debug_assert!(available());
+        // SAFETY: AVX2 was detected by the caller (see above).
+        unsafe { mask_avx2::<false>(buf, key) };
+    }
+
+    /// [`super::unmask_text`] with AVX2. The caller checked [`available`].
+    #[inline]
+    pub(super) fn unmask_text(buf: &mut [u8], key: [u8; 4]) -> bool {
+        debug_assert!(available());
+        // SAFETY: AVX2 was detected by the caller (see above).
+        unsafe { mask_avx2::<true>(buf, key) }
+    }
+
+    /// [`super::copy_masked`] with AVX2. The caller checked [`available`].
+    #[inline]
+    pub(super) fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4]) -> bool {
+        debug_assert!(available());
+        // SAFETY: AVX2 was detected by the caller (see above).
+        unsafe { copy_masked_avx2(dst, src, key) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn mask_avx2<const ASCII: bool>(buf: &mut [u8], key: [u8; 4]) -> bool {
+        super::mask_blocks::<64, ASCII>(buf, key)
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn copy_masked_avx2(dst: &mut [u8], src: &[u8], key: [u8; 4]) -> bool {
+        super::copy_masked_blocks::<64>(dst, src, key)
+    }
+}
+
+/// XORs an 8-byte chunk with `wide`, returning the result.
 #[inline(always)]
-fn xor_word(word: &mut [u8], wide: u64) {
+fn xor_word(word: &mut [u8], wide: u64) -> u64 {
     let mut bytes = [0; 8];
     bytes.copy_from_slice(word);
-    word.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ wide).to_ne_bytes());
+    let masked = u64::from_ne_bytes(bytes) ^ wide;
+    word.copy_from_slice(&masked.to_ne_bytes());
+    masked
 }
 
 /// Copies `src` into `dst` (of the same length) masked with `key`: the copy
-/// and the masking in one pass.
+/// and the masking in one pass. Returns whether the bytes written are all
+/// ASCII, for the UTF-8 validator.
 ///
 /// # Panics
 ///
 /// If the lengths differ.
-pub(crate) fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+pub(crate) fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4]) -> bool {
     assert_eq!(dst.len(), src.len(), "copy_masked needs equal lengths");
-    let wide = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
-    let mut to = dst.chunks_exact_mut(32);
-    let mut from = src.chunks_exact(32);
+    #[cfg(target_arch = "x86_64")]
+    if src.len() >= WIDE_MIN && wide::available() {
+        return wide::copy_masked(dst, src, key);
+    }
+    copy_masked_blocks::<32>(dst, src, key)
+}
+
+/// Copies and masks in blocks of `BLOCK` bytes, then bytes; returns whether
+/// the result is all ASCII.
+#[inline(always)]
+fn copy_masked_blocks<const BLOCK: usize>(dst: &mut [u8], src: &[u8], key: [u8; 4]) -> bool {
+    let wide = wide_key(key);
+    let mut seen = 0u64;
+    let mut to = dst.chunks_exact_mut(BLOCK);
+    let mut from = src.chunks_exact(BLOCK);
     for (to, from) in (&mut to).zip(&mut from) {
         for (to, from) in to.chunks_exact_mut(8).zip(from.chunks_exact(8)) {
             let mut bytes = [0; 8];
             bytes.copy_from_slice(from);
-            to.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ wide).to_ne_bytes());
+            let masked = u64::from_ne_bytes(bytes) ^ wide;
+            seen |= masked;
+            to.copy_from_slice(&masked.to_ne_bytes());
         }
     }
     let (to, from) = (to.into_remainder(), from.remainder());
     for (i, (to, from)) in to.iter_mut().zip(from).enumerate() {
         *to = from ^ key[i % 4];
+        seen |= u64::from(*to);
     }
+    seen & NOT_ASCII == 0
 }
 
 /// The byte-at-a-time definition of masking, for tests and benchmarks.
@@ -112,6 +239,37 @@ mod tests {
                     let mut dst = vec![0; len + to];
                     copy_masked(&mut dst[to..], &source[from..from + len], key);
                     assert_eq!(dst[to..], expected, "from {from} to {to} len {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unmasking_text_tells_ascii_at_every_length_alignment_and_position() {
+        // Plain ASCII masked with the key, so unmasking gives ASCII back;
+        // then one byte with its high bit set at each position in turn.
+        let key = [0xa5, 0x5a, 0xff, 0x01];
+        let plain: Vec<u8> = (0..200u32).map(|i| b'a' + (i % 26) as u8).collect();
+        for start in 0..8 {
+            for len in [0, 1, 7, 8, 31, 63, 64, 65, 127, 128, 129, 191] {
+                let mut masked = plain.clone();
+                apply_mask_reference(&mut masked[start..start + len], key);
+                let mut fast = masked.clone();
+                assert!(unmask_text(&mut fast[start..start + len], key));
+                assert_eq!(fast, plain, "start {start} len {len}");
+                let mut copy = vec![0; len];
+                assert!(copy_masked(&mut copy, &masked[start..start + len], key));
+                assert_eq!(copy, plain[start..start + len]);
+                for high in 0..len {
+                    let mut text = plain.clone();
+                    text[start + high] = 0xc3;
+                    let mut masked = text.clone();
+                    apply_mask_reference(&mut masked[start..start + len], key);
+                    let mut fast = masked.clone();
+                    assert!(!unmask_text(&mut fast[start..start + len], key));
+                    assert_eq!(fast, text, "start {start} len {len} high {high}");
+                    assert!(!copy_masked(&mut copy, &masked[start..start + len], key));
+                    assert_eq!(copy, text[start..start + len]);
                 }
             }
         }
