@@ -250,7 +250,7 @@ mod tests {
         // then one byte with its high bit set at each position in turn.
         let key = [0xa5, 0x5a, 0xff, 0x01];
         let plain: Vec<u8> = (0..200u32).map(|i| b'a' + (i % 26) as u8).collect();
-        for start in 0..8 {
+        for start in (0..8).step_by(if cfg!(miri) { 3 } else { 1 }) {
             for len in [0, 1, 7, 8, 31, 63, 64, 65, 127, 128, 129, 191] {
                 let mut masked = plain.clone();
                 apply_mask_reference(&mut masked[start..start + len], key);
@@ -260,7 +260,8 @@ mod tests {
                 let mut copy = vec![0; len];
                 assert!(copy_masked(&mut copy, &masked[start..start + len], key));
                 assert_eq!(copy, plain[start..start + len]);
-                for high in 0..len {
+                // Miri (which checks the AVX2 call) runs a sample of them.
+                for high in (0..len).step_by(if cfg!(miri) { 37 } else { 1 }) {
                     let mut text = plain.clone();
                     text[start + high] = 0xc3;
                     let mut masked = text.clone();
