@@ -65,7 +65,7 @@ pub mod blocking;
 pub mod tokio;
 
 pub use config::{Config, Keepalive};
-pub use connection::{Connection, Role, Sender, State};
+pub use connection::{Connection, Role, Sender, State, WriteNow};
 pub use error::{Error, ProtocolError, UsageError};
 pub use event::{Chunk, Event, Message};
 pub use frame::{CloseCode, CloseFrame, MessageKind, OpCode};

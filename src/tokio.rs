@@ -237,6 +237,15 @@ enum Side {
     Write,
 }
 
+impl Side {
+    fn other(self) -> Side {
+        match self {
+            Side::Read => Side::Write,
+            Side::Write => Side::Read,
+        }
+    }
+}
+
 /// The stream, the connection and the timer: what both halves share.
 struct Inner<S> {
     stream: S,
@@ -261,11 +270,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
                 Poll::Ready(Ok(n)) => {
                     self.conn.advance_transmit(n);
-                    let other = match side {
-                        Side::Read => Side::Write,
-                        Side::Write => Side::Read,
-                    };
-                    if let Some(waker) = self.write_wakers[other as usize].take() {
+                    if let Some(waker) = self.write_wakers[side.other() as usize].take() {
                         waker.wake();
                     }
                 }
@@ -315,7 +320,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     ) -> Poll<Result<Option<T>, Error>> {
         loop {
             if self.failure.is_none() {
-                match self.conn.poll_event_with_sender() {
+                // A large reply from the callback goes to the socket at once
+                // when nothing is queued before it, without a copy into the
+                // write buffer; a socket that would wait takes nothing, and
+                // the reply is queued as usual.
+                // A `Pending` here may have taken the socket's write wakeup
+                // from the other half of a split socket: it is woken to
+                // poll again.
+                let (stream, wakers) = (&mut self.stream, &mut self.write_wakers);
+                let mut write_now = |bufs: &[io::IoSlice<'_>]| match Pin::new(&mut *stream)
+                    .poll_write_vectored(cx, bufs)
+                {
+                    Poll::Ready(Ok(n)) => n,
+                    Poll::Ready(Err(_)) => 0,
+                    Poll::Pending => {
+                        if let Some(waker) = wakers[side.other() as usize].take() {
+                            waker.wake();
+                        }
+                        0
+                    }
+                };
+                match self.conn.poll_event_write_through(&mut write_now) {
                     Ok(Some((event, mut sender))) => match on_event(event, &mut sender) {
                         Some(value) => return Poll::Ready(Ok(Some(value))),
                         None => continue,

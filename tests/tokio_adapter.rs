@@ -356,3 +356,64 @@ async fn a_close_reply_stuck_behind_unread_data_ends_at_the_write_timeout() {
     );
     drop(stream);
 }
+
+/// Large replies from `read_with` go to the socket straight from the
+/// receive buffer when nothing is queued before them; over a pipe that
+/// takes 4 KiB at a time most of each is queued after a partial write or
+/// none. Every reply must still arrive whole and in order, between small
+/// ones and pongs.
+#[tokio::test]
+async fn large_replies_written_through_arrive_whole_and_in_order() {
+    use rfc6455::Event;
+    let (client_io, server_io) = tokio::io::duplex(4096);
+    let server = tokio::spawn(async move {
+        let conn = Connection::new(Role::Server, Config::default());
+        let mut socket = ws::WebSocket::from_connection(server_io, conn);
+        while let Some(sent) = socket
+            .read_with(|event, sender| match event {
+                Event::Text(text) => sender.send_text(text),
+                Event::Binary(data) => sender.send_binary(data),
+                _ => Ok(()),
+            })
+            .await
+            .unwrap()
+        {
+            sent.unwrap();
+        }
+    });
+    let conn = Connection::new(Role::Client, Config::default());
+    let mut client = ws::WebSocket::from_connection(client_io, conn);
+    let sizes = [5, 40_000, 100_000, 32 << 10, 10, (32 << 10) - 1, 1 << 20, 70_000];
+    let messages: Vec<Message> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &size)| {
+            if i % 2 == 0 {
+                Message::Binary((0..size).map(|b| (b * 7 + i) as u8).collect())
+            } else {
+                Message::Text("é".repeat(size / 2))
+            }
+        })
+        .collect();
+    let (mut read, mut write) = client.split();
+    let sent = messages.clone();
+    let writer = tokio::spawn(async move {
+        for message in sent {
+            write.send(message).await.unwrap();
+            write.send(Message::Ping(b"p".to_vec())).await.unwrap();
+        }
+        write
+    });
+    let mut echoed = Vec::new();
+    while echoed.len() < messages.len() {
+        match read.read().await.unwrap().expect("the echo") {
+            Message::Pong(payload) => assert_eq!(payload, b"p"),
+            message => echoed.push(message),
+        }
+    }
+    assert_eq!(echoed, messages);
+    let mut write = writer.await.unwrap();
+    write.close(1000u16, "").await.unwrap();
+    while read.read().await.unwrap().is_some() {}
+    server.await.unwrap();
+}

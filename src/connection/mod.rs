@@ -24,7 +24,7 @@ use crate::utf8::validated;
 use outgoing::Outgoing;
 use read::{Incoming, ReadState, Ready};
 use recv_buffer::RecvBuffer;
-pub use sender::Sender;
+pub use sender::{Sender, WriteNow};
 use timers::{Timer, Timers};
 
 /// Which end of the connection this is. Clients mask what they send and
@@ -375,6 +375,7 @@ impl Connection {
     /// The send side alone.
     fn sender(&mut self) -> Sender<'_> {
         Sender {
+            through: None,
             config: &self.config,
             link: &mut self.link,
             extension: &mut self.extension,
@@ -436,6 +437,46 @@ impl Connection {
     /// event's bytes, with no copy of them first.
     #[must_use = "events must be handled; errors end the connection"]
     pub fn poll_event_with_sender(&mut self) -> Result<Option<(Event<'_>, Sender<'_>)>, Error> {
+        self.poll_event_inner(None)
+    }
+
+    /// [`Connection::poll_event_with_sender`], with a transport the
+    /// [`Sender`] may write a large reply to at once, straight from the
+    /// caller's bytes, when nothing is queued before it (see [`WriteNow`]);
+    /// what the transport does not take is queued as usual. The tokio
+    /// adapter echoes a 64 KiB message this way without copying it.
+    ///
+    /// ```
+    /// use std::io::IoSlice;
+    /// use rfc6455::{Config, Connection, Event, Role};
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// // A masked 40,000-byte binary frame, all zeros masked with 0.
+    /// let mut frame = vec![0x82, 0xFE, 0x9C, 0x40, 0, 0, 0, 0];
+    /// frame.resize(frame.len() + 40_000, 0);
+    /// server.receive(&frame);
+    /// let mut wire = Vec::new();
+    /// let mut transport = |bufs: &[IoSlice<'_>]| {
+    ///     bufs.iter().map(|buf| { wire.extend_from_slice(buf); buf.len() }).sum()
+    /// };
+    /// let (event, mut sender) = server.poll_event_write_through(&mut transport).unwrap().unwrap();
+    /// let Event::Binary(data) = event else { unreachable!() };
+    /// sender.send_binary(data).unwrap();
+    /// assert_eq!(wire.len(), 4 + 40_000); // written through whole
+    /// assert_eq!(server.poll_transmit(), None); // nothing was queued
+    /// ```
+    #[must_use = "events must be handled; errors end the connection"]
+    pub fn poll_event_write_through<'a>(
+        &'a mut self,
+        transport: &'a mut dyn WriteNow,
+    ) -> Result<Option<(Event<'a>, Sender<'a>)>, Error> {
+        self.poll_event_inner(Some(transport))
+    }
+
+    fn poll_event_inner<'a>(
+        &'a mut self,
+        through: Option<&'a mut dyn WriteNow>,
+    ) -> Result<Option<(Event<'a>, Sender<'a>)>, Error> {
         let Some(ready) = self.advance()? else {
             return Ok(None);
         };
@@ -470,6 +511,7 @@ impl Connection {
             Ready::Close(len) => Event::Close(parse_close_payload(&front[..len]).ok().flatten()),
         };
         let sender = Sender {
+            through,
             config: &self.config,
             link: &mut self.link,
             extension: &mut self.extension,

@@ -3,7 +3,10 @@
 
 use rand::RngCore;
 
-use crate::frame::{apply_mask, FrameHeader, MessageKind, OpCode};
+use std::io::IoSlice;
+
+use super::sender::WriteNow;
+use crate::frame::{apply_mask, FrameHeader, MessageKind, OpCode, MAX_HEADER_LEN};
 
 /// A buffer that held more than this, or than the write buffer's
 /// high-water mark if that is more, is released once it drains, so an idle
@@ -12,6 +15,12 @@ use crate::frame::{apply_mask, FrameHeader, MessageKind, OpCode};
 /// worth of replies) are the buffer's working size, kept rather than
 /// allocated anew for every batch.
 const KEEP_CAPACITY: usize = 64 << 10;
+
+/// Frames with at least this much payload are offered to the transport
+/// directly ([`Outgoing::write_through`]) when nothing waits before them:
+/// copying 32 KiB into the buffer costs about what a write call does, so
+/// from here on one write call per frame beats a copy and a shared call.
+pub(crate) const WRITE_THROUGH_MIN: usize = 32 << 10;
 
 /// A control frame payload (at most 125 bytes) held outside the buffer.
 #[derive(Debug, Clone, Copy)]
@@ -154,6 +163,51 @@ impl Outgoing {
         }
     }
 
+    /// Hands a data message that goes out as one unmasked frame straight to
+    /// `transport` when nothing waits before it, and queues only what the
+    /// transport did not take: a large reply then skips the copy into the
+    /// buffer. Returns `false`, having done nothing, for a frame that must
+    /// go through the buffer (small, masked, fragmented, or behind queued
+    /// bytes).
+    pub(crate) fn write_through(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        first: bool,
+        last: bool,
+        fragment_size: Option<usize>,
+        transport: &mut dyn WriteNow,
+    ) -> bool {
+        let one_frame = !matches!(fragment_size, Some(size) if payload.len() > size);
+        if self.masked || !one_frame || payload.len() < WRITE_THROUGH_MIN || self.buffered() > 0 {
+            return false;
+        }
+        let header = FrameHeader {
+            fin: last,
+            rsv: 0,
+            opcode: if first {
+                kind.opcode()
+            } else {
+                OpCode::Continuation
+            },
+            mask: None,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        let head = &head[..head_len];
+        let written = transport
+            .write_now(&[IoSlice::new(head), IoSlice::new(payload)])
+            .min(head_len + payload.len());
+        if written < head_len {
+            self.buf.extend_from_slice(&head[written..]);
+            self.buf.extend_from_slice(payload);
+        } else {
+            self.buf.extend_from_slice(&payload[written - head_len..]);
+        }
+        true
+    }
+
     /// Queues a pong; past the high-water mark it replaces an older one
     /// that has not been written yet.
     pub(crate) fn queue_pong(&mut self, payload: &[u8]) {
@@ -243,6 +297,93 @@ mod tests {
         let bytes = out.poll().map(<[u8]>::to_vec).unwrap_or_default();
         out.advance(bytes.len());
         bytes
+    }
+
+    /// A transport that takes at most `room` bytes in all.
+    struct Room {
+        room: usize,
+        taken: Vec<u8>,
+    }
+
+    impl WriteNow for Room {
+        fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> usize {
+            let mut n = 0;
+            for buf in bufs {
+                let take = buf.len().min(self.room);
+                self.taken.extend_from_slice(&buf[..take]);
+                self.room -= take;
+                n += take;
+            }
+            n
+        }
+    }
+
+    #[test]
+    fn written_through_and_queued_bytes_make_the_same_frame_as_the_buffer() {
+        let payload: Vec<u8> = (0..WRITE_THROUGH_MIN as u32 + 5).map(|i| i as u8).collect();
+        let mut expected = Outgoing::new(false, None, 0);
+        expected.write_data(MessageKind::Binary, &payload, 0, true, true, None);
+        let expected = drain(&mut expected);
+        let header_len = expected.len() - payload.len();
+        for room in [
+            0,
+            1,
+            header_len - 1,
+            header_len,
+            header_len + 7,
+            expected.len(),
+            usize::MAX,
+        ] {
+            let mut out = Outgoing::new(false, None, 0);
+            let mut transport = Room {
+                room,
+                taken: Vec::new(),
+            };
+            assert!(out.write_through(
+                MessageKind::Binary,
+                &payload,
+                true,
+                true,
+                None,
+                &mut transport
+            ));
+            let mut wire = transport.taken;
+            assert_eq!(wire.len(), room.min(expected.len()), "room {room}");
+            wire.extend(drain(&mut out));
+            assert_eq!(wire, expected, "room {room}");
+        }
+    }
+
+    #[test]
+    fn small_masked_fragmented_or_queued_frames_are_not_written_through() {
+        let big = vec![7; WRITE_THROUGH_MIN];
+        let small = vec![7; WRITE_THROUGH_MIN - 1];
+        let mut transport = Room {
+            room: usize::MAX,
+            taken: Vec::new(),
+        };
+        let mut out = Outgoing::new(false, None, 0);
+        assert!(!out.write_through(
+            MessageKind::Binary,
+            &small,
+            true,
+            true,
+            None,
+            &mut transport
+        ));
+        assert!(!out.write_through(
+            MessageKind::Binary,
+            &big,
+            true,
+            true,
+            Some(1000),
+            &mut transport
+        ));
+        let mut masked = Outgoing::new(true, None, 0);
+        assert!(!masked.write_through(MessageKind::Binary, &big, true, true, None, &mut transport));
+        out.write_frame(true, 0, OpCode::Ping, b"");
+        assert!(!out.write_through(MessageKind::Binary, &big, true, true, None, &mut transport));
+        assert!(transport.taken.is_empty());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The send side of a connection, borrowed apart from the read side so a
 //! reply can be queued while an event still borrows the receive buffer.
 
+use std::io::IoSlice;
+
 use super::timers::Timer;
 use super::{Link, State};
 use crate::config::Config;
@@ -8,6 +10,29 @@ use crate::error::UsageError;
 use crate::event::Message;
 use crate::extension::Extension;
 use crate::frame::{CloseCode, CloseFrame, MessageKind, OpCode};
+
+/// A transport that takes bytes at once or not at all, never waiting: a
+/// non-blocking socket, or an async one polled once.
+///
+/// Given to [`Connection::poll_event_write_through`](crate::Connection::poll_event_write_through),
+/// it lets a large reply sent through the [`Sender`] go to the transport
+/// straight from the caller's bytes (a vectored write of the frame header
+/// and the payload) instead of being copied into the write buffer first.
+/// Only what the transport does not take is queued.
+///
+/// Closures `FnMut(&[IoSlice<'_>]) -> usize` implement it.
+pub trait WriteNow {
+    /// Writes as much of `bufs`, in order, as the transport takes without
+    /// waiting, and returns how many bytes that was: 0 when it would wait.
+    /// A failure also returns 0; the next regular write reports it.
+    fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> usize;
+}
+
+impl<F: FnMut(&[IoSlice<'_>]) -> usize> WriteNow for F {
+    fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> usize {
+        self(bufs)
+    }
+}
 
 /// Queues messages on a [`Connection`](crate::Connection) while one of its
 /// events is borrowed, from
@@ -32,6 +57,7 @@ use crate::frame::{CloseCode, CloseFrame, MessageKind, OpCode};
 /// Each method does what the [`Connection`](crate::Connection) method of the
 /// same name does.
 pub struct Sender<'a> {
+    pub(super) through: Option<&'a mut dyn WriteNow>,
     pub(super) config: &'a Config,
     pub(super) link: &'a mut Link,
     pub(super) extension: &'a mut Option<Box<dyn Extension>>,
@@ -95,9 +121,13 @@ impl Sender<'_> {
     ) -> Result<(), UsageError> {
         let fragment_size = self.config.fragment_size;
         let Some(extension) = self.extension.as_mut() else {
-            self.link
-                .out
-                .write_data(kind, payload, 0, first, last, fragment_size);
+            let out = &mut self.link.out;
+            let written_through = self.through.as_deref_mut().is_some_and(|transport| {
+                out.write_through(kind, payload, first, last, fragment_size, transport)
+            });
+            if !written_through {
+                out.write_data(kind, payload, 0, first, last, fragment_size);
+            }
             return Ok(());
         };
         self.encoded.clear();
