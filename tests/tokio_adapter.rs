@@ -383,7 +383,16 @@ async fn large_replies_written_through_arrive_whole_and_in_order() {
     });
     let conn = Connection::new(Role::Client, Config::default());
     let mut client = ws::WebSocket::from_connection(client_io, conn);
-    let sizes = [5, 40_000, 100_000, 32 << 10, 10, (32 << 10) - 1, 1 << 20, 70_000];
+    let sizes = [
+        5,
+        40_000,
+        100_000,
+        32 << 10,
+        10,
+        (32 << 10) - 1,
+        1 << 20,
+        70_000,
+    ];
     let messages: Vec<Message> = sizes
         .iter()
         .enumerate()

@@ -240,10 +240,11 @@ impl Connection {
         }
     }
 
-    /// Free space to read into, at least 8 KiB and enough for the frame in
-    /// progress when it is delivered in place; report what was read with
-    /// [`Connection::commit`]. This saves the copy [`Connection::receive`]
-    /// makes.
+    /// Free space to read into, at least 8 KiB: in the receive buffer, or
+    /// for the payload of a frame larger than
+    /// [`Config::read_buffer_size`], in the message it is assembled into.
+    /// Report what was read with [`Connection::commit`]. This saves the
+    /// copy [`Connection::receive`] makes.
     ///
     /// Until the first bytes arrive it offers only 512 bytes, so a
     /// connection that stays idle after the handshake holds next to no
@@ -260,13 +261,7 @@ impl Connection {
             self.lent_direct = Some(direct);
             return self.incoming.spare(direct);
         }
-        let frame_rest = match self.read {
-            ReadState::InPlace { header, .. } => {
-                (header.payload_len as usize).saturating_sub(self.recv.len())
-            }
-            _ => 0,
-        };
-        let spare = self.recv.spare(frame_rest.max(self.read_size));
+        let spare = self.recv.spare(self.read_size);
         self.lent_recv = spare.len();
         spare
     }

@@ -3,11 +3,14 @@
 //!
 //! Three ways through, chosen when a data frame's header arrives:
 //!
-//! - **In place**: a whole message in one frame that fits the receive buffer
-//!   is unmasked and validated where it lies and handed out from there.
-//! - **Assembled**: other messages are unmasked piece by piece as their bytes
-//!   arrive and appended to the message buffer, so the receive buffer never
-//!   has to hold a large frame.
+//! - **In place**: a whole message in one frame whose payload is already in
+//!   the receive buffer when its header is parsed is unmasked and validated
+//!   where it lies and handed out from there.
+//! - **Assembled**: other messages are unmasked as they are copied, piece by
+//!   piece, from the receive buffer into the message buffer (or read
+//!   straight into it), so the receive buffer never holds a partial frame
+//!   that would have to be moved to the front to make room: each payload
+//!   byte is touched once on its way in.
 //! - **Streamed** ([`crate::Config::streaming`]): each piece is handed out as
 //!   it arrives.
 //!
@@ -17,7 +20,7 @@
 use super::{Connection, State};
 use crate::error::{Error, ProtocolError};
 use crate::frame::{
-    apply_mask, parse_close_payload, unmask_text, FrameHeader, MessageKind, OpCode,
+    apply_mask, copy_masked, parse_close_payload, unmask_text, FrameHeader, MessageKind, OpCode,
 };
 use crate::utf8::{InvalidUtf8, Utf8Validator};
 use crate::Role;
@@ -28,12 +31,9 @@ pub(super) enum ReadState {
     Header,
     /// A control frame whose payload (at most 125 bytes) is awaited whole.
     Control(FrameHeader),
-    /// A single-frame message delivered from the receive buffer once whole;
-    /// `checked` payload bytes at the front are already unmasked.
-    InPlace {
-        header: FrameHeader,
-        checked: usize,
-    },
+    /// A single-frame message whose payload is wholly in the receive
+    /// buffer, delivered from there.
+    InPlace(FrameHeader),
     /// A frame whose payload is taken out of the receive buffer as it comes;
     /// `done` bytes of it were taken (the mask's phase).
     Stream {
@@ -70,18 +70,6 @@ impl Incoming {
     /// The message (or decoded chunk) so far.
     pub(super) fn message(&self) -> &[u8] {
         &self.buffer[..self.len]
-    }
-
-    /// Appends to the message.
-    fn append(&mut self, bytes: &[u8]) {
-        let end = self.len + bytes.len();
-        if end <= self.buffer.len() {
-            self.buffer[self.len..end].copy_from_slice(bytes);
-        } else {
-            self.buffer.truncate(self.len);
-            self.buffer.extend_from_slice(bytes);
-        }
-        self.len = end;
     }
 
     /// `n` bytes of room after the message, to receive into.
@@ -192,7 +180,8 @@ impl Connection {
                         Ok(None) => return self.need_more(),
                         Err(error) => return Err(self.fail(error)),
                     };
-                    self.read = match self.start_frame(&header) {
+                    let buffered = self.recv.len() - len;
+                    self.read = match self.start_frame(&header, buffered) {
                         Ok(state) => state,
                         Err(error) => return Err(self.fail(error)),
                     };
@@ -210,33 +199,20 @@ impl Connection {
                     self.consume = len;
                     return self.on_control(header.opcode, len).map(Some);
                 }
-                ReadState::InPlace { header, checked } => {
+                ReadState::InPlace(header) => {
                     let len = header.payload_len as usize;
-                    let available = self.recv.len().min(len);
-                    if available > checked {
-                        // Text is validated as it arrives, to fail on the
-                        // read with the bad byte; delivery does not look
-                        // at it again.
-                        let text = header.opcode == OpCode::Text;
-                        if unmask_piece(
-                            &mut self.recv.data_mut()[checked..available],
-                            header.mask,
-                            checked as u64,
-                            text.then_some(&mut self.incoming.utf8),
-                        )
-                        .is_err()
-                        {
-                            return Err(self.fail(ProtocolError::InvalidUtf8));
-                        }
-                        self.read = ReadState::InPlace {
-                            header,
-                            checked: available,
-                        };
-                    }
-                    if available < len {
-                        return self.need_more();
-                    }
-                    if header.opcode == OpCode::Text && self.incoming.utf8.finish().is_err() {
+                    // Text is validated before it is handed out; delivery
+                    // does not look at it again.
+                    let text = header.opcode == OpCode::Text;
+                    let utf8 = &mut self.incoming.utf8;
+                    let valid = unmask_piece(
+                        &mut self.recv.data_mut()[..len],
+                        header.mask,
+                        0,
+                        text.then_some(&mut *utf8),
+                    )
+                    .and_then(|()| if text { utf8.finish() } else { Ok(()) });
+                    if valid.is_err() {
                         return Err(self.fail(ProtocolError::InvalidUtf8));
                     }
                     let kind = self.end_message();
@@ -262,8 +238,24 @@ impl Connection {
                     if n == 0 {
                         return self.need_more();
                     }
-                    // Raw text is validated here, in the unmasking pass;
-                    // decoded text after decoding, in `take_piece`.
+                    if !self.incoming.decode && !self.config.streaming {
+                        // Assembled: unmasked while copied into the message
+                        // buffer, one pass, and validated like bytes read
+                        // straight into it.
+                        let mut key = header.mask.unwrap_or_default();
+                        key.rotate_left((done % 4) as usize);
+                        let ascii =
+                            copy_masked(self.incoming.spare(n), &self.recv.data()[..n], key);
+                        self.recv.consume(n);
+                        self.take_direct(n, Some(ascii));
+                        if let Some(error) = self.link.pending_error.take() {
+                            return Err(error);
+                        }
+                        continue;
+                    }
+                    // Decoded or streamed pieces are unmasked in place. Raw
+                    // text is validated here, in the unmasking pass; decoded
+                    // text after decoding, in `take_piece`.
                     let raw_text =
                         self.incoming.kind == Some(MessageKind::Text) && !self.incoming.decode;
                     if unmask_piece(
@@ -317,8 +309,13 @@ impl Connection {
     }
 
     /// Checks a frame header against the rules that need context, before any
-    /// of its payload is buffered, and opens the frame.
-    fn start_frame(&mut self, header: &FrameHeader) -> Result<ReadState, ProtocolError> {
+    /// of its payload is buffered, and opens the frame; `buffered` payload
+    /// bytes already follow the header in the receive buffer.
+    fn start_frame(
+        &mut self,
+        header: &FrameHeader,
+        buffered: usize,
+    ) -> Result<ReadState, ProtocolError> {
         match (self.link.role, header.mask.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
             (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
@@ -392,12 +389,9 @@ impl Connection {
             && header.fin
             && !self.incoming.decode
             && !self.config.streaming
-            && header.payload_len <= self.config.read_buffer_size as u64;
+            && header.payload_len <= buffered as u64;
         Ok(if in_place {
-            ReadState::InPlace {
-                header: *header,
-                checked: 0,
-            }
+            ReadState::InPlace(*header)
         } else {
             ReadState::Stream {
                 header: *header,
@@ -408,8 +402,8 @@ impl Connection {
     }
 
     /// Takes `n` unmasked payload bytes from the front of the receive
-    /// buffer: decodes, validates and appends them, or hands them out as a
-    /// chunk when streaming.
+    /// buffer of a decoded or streamed message: decodes, validates and
+    /// appends them, or hands them out as a chunk when streaming.
     fn take_piece(&mut self, n: usize, last: bool) -> Result<Option<Ready>, ProtocolError> {
         let kind = self.incoming.kind.unwrap_or(MessageKind::Binary);
         let text = kind == MessageKind::Text;
@@ -448,29 +442,29 @@ impl Connection {
             }
             return self.chunk(kind, true, produced, last).map(Some);
         }
-        // Raw text was validated as it was unmasked.
-        let piece = &self.recv.data()[..n];
-        if streaming {
-            self.consume = n;
-            return self.chunk(kind, false, n, last).map(Some);
-        }
-        incoming.append(piece);
-        self.recv.consume(n);
-        Ok(None)
+        // Streamed raw bytes are handed out from the receive buffer; their
+        // text was validated as it was unmasked.
+        debug_assert!(streaming, "assembled raw bytes are copied in `advance`");
+        self.consume = n;
+        self.chunk(kind, false, n, last).map(Some)
     }
 
     /// How many payload bytes of the frame in progress may be read straight
     /// into the message buffer, skipping the receive buffer and the copy
-    /// out of it: those of a frame being assembled (not delivered in place,
-    /// streamed or decoded) once every byte received before it has been
-    /// parsed. 0 when they may not.
+    /// out of it: those of a frame larger than the read size being
+    /// assembled (not streamed or decoded) once every byte received before
+    /// it has been parsed. 0 when they may not. Smaller frames keep coming
+    /// through the receive buffer, so one read takes the end of one and
+    /// the start of the next.
     pub(super) fn direct_read_len(&self) -> usize {
         match self.read {
-            ReadState::Stream { remaining, .. }
-                if remaining > 0
-                    && self.recv.len() == 0
-                    && !self.incoming.decode
-                    && !self.config.streaming =>
+            ReadState::Stream {
+                header, remaining, ..
+            } if remaining > 0
+                && header.payload_len > self.config.read_buffer_size as u64
+                && self.recv.len() == 0
+                && !self.incoming.decode
+                && !self.config.streaming =>
             {
                 remaining.min(DIRECT_READ_MAX as u64) as usize
             }
@@ -479,7 +473,8 @@ impl Connection {
     }
 
     /// `n` payload bytes of the frame in progress were put after the
-    /// message ([`Incoming::spare`]), still masked (`None`) or already
+    /// message ([`Incoming::spare`]), read straight into it or copied from
+    /// the receive buffer, still masked (`None`) or already
     /// unmasked (`Some(ascii)`, whether they are all ASCII): unmasks and
     /// validates them and moves the frame on. The frame's end is handled by
     /// `advance`, like an empty frame's. A validation failure fails the
