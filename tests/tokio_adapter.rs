@@ -382,7 +382,7 @@ async fn large_replies_written_through_arrive_whole_and_in_order() {
         }
     });
     let conn = Connection::new(Role::Client, Config::default());
-    let mut client = ws::WebSocket::from_connection(client_io, conn);
+    let client = ws::WebSocket::from_connection(client_io, conn);
     let sizes = [
         5,
         40_000,
