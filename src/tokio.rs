@@ -59,7 +59,7 @@ pub use crate::adapter::{Error, Rejection};
 use crate::handshake::{
     Accept, ClientHandshake, ClientOptions, Request, Response, ServerHandshake,
 };
-use crate::{CloseCode, Config, Connection, Event, Message, Role, Sender, UsageError};
+use crate::{CloseCode, Config, Connection, Event, Message, Role, Sender, UsageError, WriteNow};
 
 /// Connects to a `ws://` URL over TCP with the default configuration.
 pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
@@ -246,6 +246,33 @@ impl Side {
     }
 }
 
+/// The socket as a [`WriteNow`]: one `poll_write_vectored`, whatever it
+/// takes, nothing if it would wait.
+struct SocketNow<'a, 'b, S> {
+    stream: &'a mut S,
+    wakers: &'a mut [Option<Waker>; 2],
+    side: Side,
+    cx: &'a mut Context<'b>,
+}
+
+impl<S: AsyncWrite + Unpin> WriteNow for SocketNow<'_, '_, S> {
+    fn write_now(&mut self, bufs: &[io::IoSlice<'_>]) -> usize {
+        match Pin::new(&mut *self.stream).poll_write_vectored(self.cx, bufs) {
+            Poll::Ready(Ok(n)) => n,
+            // Reported by the next regular write.
+            Poll::Ready(Err(_)) => 0,
+            Poll::Pending => {
+                // This may have taken the socket's write wakeup from the
+                // other half of a split socket: wake it to poll again.
+                if let Some(waker) = self.wakers[self.side.other() as usize].take() {
+                    waker.wake();
+                }
+                0
+            }
+        }
+    }
+}
+
 /// The stream, the connection and the timer: what both halves share.
 struct Inner<S> {
     stream: S,
@@ -322,25 +349,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             if self.failure.is_none() {
                 // A large reply from the callback goes to the socket at once
                 // when nothing is queued before it, without a copy into the
-                // write buffer; a socket that would wait takes nothing, and
-                // the reply is queued as usual.
-                // A `Pending` here may have taken the socket's write wakeup
-                // from the other half of a split socket: it is woken to
-                // poll again.
-                let (stream, wakers) = (&mut self.stream, &mut self.write_wakers);
-                let mut write_now = |bufs: &[io::IoSlice<'_>]| match Pin::new(&mut *stream)
-                    .poll_write_vectored(cx, bufs)
-                {
-                    Poll::Ready(Ok(n)) => n,
-                    Poll::Ready(Err(_)) => 0,
-                    Poll::Pending => {
-                        if let Some(waker) = wakers[side.other() as usize].take() {
-                            waker.wake();
-                        }
-                        0
-                    }
+                // write buffer.
+                let mut socket = SocketNow {
+                    stream: &mut self.stream,
+                    wakers: &mut self.write_wakers,
+                    side,
+                    cx,
                 };
-                match self.conn.poll_event_write_through(&mut write_now) {
+                match self.conn.poll_event_write_through(&mut socket) {
                     Ok(Some((event, mut sender))) => match on_event(event, &mut sender) {
                         Some(value) => return Poll::Ready(Ok(Some(value))),
                         None => continue,
@@ -400,6 +416,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// Queues a message in the connection.
     fn queue(&mut self, message: Message) -> Result<(), UsageError> {
         self.conn.send_message(&message)
+    }
+
+    /// Waits for room under the high-water mark, then sends `message`: a
+    /// large one straight to the socket when nothing is queued before it.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+        message: &Message,
+    ) -> Poll<Result<(), Error>> {
+        ready!(self.poll_ready(cx, side))?;
+        let mut socket = SocketNow {
+            stream: &mut self.stream,
+            wakers: &mut self.write_wakers,
+            side,
+            cx,
+        };
+        self.conn
+            .sender_write_through(&mut socket)
+            .send_message(message)?;
+        Poll::Ready(Ok(()))
     }
 
     /// Back-pressure: ready to queue once the write buffer is below its
@@ -496,8 +533,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Sends a message, waiting for room under the write buffer's high-water
     /// mark first and for the transport to take it after.
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
-        poll_fn(|cx| self.inner.poll_ready(cx, Side::Write)).await?;
-        self.inner.queue(message)?;
+        poll_fn(|cx| self.inner.poll_send(cx, Side::Write, &message)).await?;
         self.flush().await
     }
 
@@ -646,8 +682,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// Sends a message; see [`WebSocket::send`].
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
-        poll_fn(|cx| lock(&self.shared).poll_ready(cx, Side::Write)).await?;
-        lock(&self.shared).queue(message)?;
+        poll_fn(|cx| lock(&self.shared).poll_send(cx, Side::Write, &message)).await?;
         self.flush().await
     }
 

@@ -367,6 +367,16 @@ impl Connection {
         self.sender().close(code, reason)
     }
 
+    /// The send side, with a transport that a large message may be written
+    /// to at once, straight from the caller's bytes, when nothing is queued
+    /// before it (see [`WriteNow`]); what the transport does not take is
+    /// queued as usual. The tokio adapter's `send` works this way.
+    pub fn sender_write_through<'a>(&'a mut self, transport: &'a mut dyn WriteNow) -> Sender<'a> {
+        let mut sender = self.sender();
+        sender.through = Some(transport);
+        sender
+    }
+
     /// The send side alone.
     fn sender(&mut self) -> Sender<'_> {
         Sender {
