@@ -14,8 +14,9 @@ use crate::frame::{CloseCode, CloseFrame, MessageKind, OpCode};
 /// A transport that takes bytes at once or not at all, never waiting: a
 /// non-blocking socket, or an async one polled once.
 ///
-/// Given to [`Connection::poll_event_write_through`](crate::Connection::poll_event_write_through),
-/// it lets a large reply sent through the [`Sender`] go to the transport
+/// Given to [`Connection::poll_event_write_through`](crate::Connection::poll_event_write_through)
+/// or [`Connection::sender_write_through`](crate::Connection::sender_write_through),
+/// it lets a large message sent through the [`Sender`] go to the transport
 /// straight from the caller's bytes (a vectored write of the frame header
 /// and the payload) instead of being copied into the write buffer first.
 /// Only what the transport does not take is queued.
