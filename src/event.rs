@@ -5,8 +5,9 @@ use crate::frame::{CloseFrame, MessageKind};
 /// Something the peer sent, borrowed from the connection's buffers until the
 /// next call on the connection.
 ///
-/// Small messages that arrived in one frame are unmasked and validated in the
-/// receive buffer and handed out from there, with no copy; call
+/// A message in one frame that arrived whole within one read is unmasked and
+/// validated in the receive buffer and handed out from there, with no copy;
+/// others are unmasked as they are copied into a message buffer. Call
 /// [`Event::to_message`] to keep one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event<'a> {
