@@ -510,9 +510,9 @@ fn echo(o: &Options) -> Result<(), BoxError> {
         .enable_all()
         .build()?;
     let servers: Vec<Server> = o.variants.iter().map(|v| Server::start(o, v)).collect();
-    let mut samples: BTreeMap<(usize, usize, String), Vec<f64>> = BTreeMap::new();
+    let mut samples = Samples::new();
     // Server CPU microseconds per echoed message.
-    let mut costs: BTreeMap<(usize, usize, String), Vec<f64>> = BTreeMap::new();
+    let mut costs = Samples::new();
     let mut raw = String::from(
         "round,conns,payload,variant,messages_per_sec,server_cpu,loadgen_cpu,errors\n",
     );
@@ -568,43 +568,20 @@ fn echo(o: &Options) -> Result<(), BoxError> {
          tokio-websockets, tungstenite) in the same configuration.\n\n",
         o.rounds, o.secs, o.warmup
     );
-    table.push_str("| connections | payload |");
-    for v in &o.variants {
-        table.push_str(&format!(" {v} |"));
-    }
-    table.push_str("\n| ---: | ---: |");
-    for _ in &o.variants {
-        table.push_str(" ---: |");
-    }
-    table.push('\n');
-    for &conns in &o.conns {
-        for &size in &o.sizes {
-            let mut medians = Vec::new();
-            for v in &o.variants {
-                let mut values = samples
-                    .get(&(conns, size, v.clone()))
-                    .cloned()
-                    .unwrap_or_default();
-                medians.push(median(&mut values));
-            }
-            let best_peer = o
-                .variants
-                .iter()
-                .zip(&medians)
-                .filter(|(v, _)| !v.starts_with("rfc6455"))
-                .map(|(_, m)| *m)
-                .fold(0.0, f64::max);
-            table.push_str(&format!("| {conns} | {} |", size_label(size)));
-            for m in &medians {
+    table.push_str(&median_grid(o, &samples, |medians| {
+        // The fastest peer; a cell gives its variant's rate over that one.
+        let best_peer = peers(o, medians).fold(0.0, f64::max);
+        medians
+            .iter()
+            .map(|m| {
                 if best_peer > 0.0 {
-                    table.push_str(&format!(" {} ({:.2}×) |", thousands(*m), m / best_peer));
+                    format!("{} ({:.2}×)", thousands(*m), m / best_peer)
                 } else {
-                    table.push_str(&format!(" {} |", thousands(*m)));
+                    thousands(*m)
                 }
-            }
-            table.push('\n');
-        }
-    }
+            })
+            .collect()
+    }));
     table.push_str(&format!(
         "\n### Loopback echo: server CPU per message (median of {} rounds)\n\n\
          Microseconds of the server's CPU time (user + system, from \
@@ -614,7 +591,42 @@ fn echo(o: &Options) -> Result<(), BoxError> {
          (64 KiB: both sides spend their CPU on kernel copies).\n\n",
         o.rounds
     ));
-    table.push_str("| connections | payload |");
+    table.push_str(&median_grid(o, &costs, |medians| {
+        // The cheapest peer that measured anything; a cell is that cost
+        // over this one.
+        let best_peer = peers(o, medians)
+            .filter(|m| *m > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        medians
+            .iter()
+            .map(|m| format!("{m:.2} ({:.2}×)", best_peer / m))
+            .collect()
+    }));
+    println!("{table}");
+    write_out(o, "echo.md", &table);
+    if failures > 0 {
+        return Err(format!("{failures} connection errors or failed checks").into());
+    }
+    Ok(())
+}
+
+/// Samples of one echo measurement: (connections, payload size, variant).
+type Samples = BTreeMap<(usize, usize, String), Vec<f64>>;
+
+/// The medians of the peer variants (not rfc6455's own), in variant order.
+fn peers<'a>(o: &'a Options, medians: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
+    o.variants
+        .iter()
+        .zip(medians)
+        .filter(|(v, _)| !v.starts_with("rfc6455"))
+        .map(|(_, m)| *m)
+}
+
+/// A markdown table with a row per connection count and payload and a
+/// column per variant: the median of each cell's samples, written by
+/// `cells` from the row's medians.
+fn median_grid(o: &Options, samples: &Samples, cells: impl Fn(&[f64]) -> Vec<String>) -> String {
+    let mut table = String::from("| connections | payload |");
     for v in &o.variants {
         table.push_str(&format!(" {v} |"));
     }
@@ -625,34 +637,25 @@ fn echo(o: &Options) -> Result<(), BoxError> {
     table.push('\n');
     for &conns in &o.conns {
         for &size in &o.sizes {
-            let mut medians = Vec::new();
-            for v in &o.variants {
-                let mut values = costs
-                    .get(&(conns, size, v.clone()))
-                    .cloned()
-                    .unwrap_or_default();
-                medians.push(median(&mut values));
-            }
-            let best_peer = o
+            let medians: Vec<f64> = o
                 .variants
                 .iter()
-                .zip(&medians)
-                .filter(|(v, m)| !v.starts_with("rfc6455") && **m > 0.0)
-                .map(|(_, m)| *m)
-                .fold(f64::INFINITY, f64::min);
+                .map(|v| {
+                    let mut values = samples
+                        .get(&(conns, size, v.clone()))
+                        .cloned()
+                        .unwrap_or_default();
+                    median(&mut values)
+                })
+                .collect();
             table.push_str(&format!("| {conns} | {} |", size_label(size)));
-            for m in &medians {
-                table.push_str(&format!(" {m:.2} ({:.2}×) |", best_peer / m));
+            for cell in cells(&medians) {
+                table.push_str(&format!(" {cell} |"));
             }
             table.push('\n');
         }
     }
-    println!("{table}");
-    write_out(o, "echo.md", &table);
-    if failures > 0 {
-        return Err(format!("{failures} connection errors or failed checks").into());
-    }
-    Ok(())
+    table
 }
 
 fn memory(o: &Options) -> Result<(), BoxError> {
