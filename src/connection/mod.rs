@@ -16,8 +16,7 @@ use crate::error::{Error, ProtocolError, UsageError};
 use crate::event::{Chunk, Event, Message};
 use crate::extension::Extension;
 use crate::frame::{
-    copy_masked, encode_close_payload, parse_close_payload, CloseCode, CloseFrame, MessageKind,
-    OpCode,
+    encode_close_payload, parse_close_payload, CloseCode, CloseFrame, MessageKind, OpCode,
 };
 use crate::utf8::validated;
 
@@ -228,9 +227,7 @@ impl Connection {
         let n = self.direct_read_len().min(bytes.len());
         if n > 0 {
             if let ReadState::Stream { header, done, .. } = self.read {
-                let mut key = header.mask.unwrap_or_default();
-                key.rotate_left((done % 4) as usize);
-                let ascii = copy_masked(self.incoming.spare(n), &bytes[..n], key);
+                let ascii = self.incoming.copy_unmasked(&bytes[..n], header.mask, done);
                 self.take_direct(n, Some(ascii));
             }
             bytes = &bytes[n..];

@@ -88,6 +88,15 @@ impl Incoming {
         &mut self.buffer
     }
 
+    /// Copies payload bytes that start `done` bytes into their frame after
+    /// the message, unmasking them on the way (one pass), for
+    /// [`Connection::take_direct`] to take; returns whether they are all
+    /// ASCII.
+    pub(super) fn copy_unmasked(&mut self, bytes: &[u8], mask: Option<[u8; 4]>, done: u64) -> bool {
+        let key = key_at(mask.unwrap_or_default(), done);
+        copy_masked(self.spare(bytes.len()), bytes, key)
+    }
+
     /// Empties the message, releasing the allocation if a message longer
     /// than `keep` bytes grew it.
     ///
@@ -104,6 +113,13 @@ impl Incoming {
     }
 }
 
+/// The mask key in phase for payload bytes that start `done` bytes into
+/// their frame.
+fn key_at(mut key: [u8; 4], done: u64) -> [u8; 4] {
+    key.rotate_left((done % 4) as usize);
+    key
+}
+
 /// Unmasks a piece of payload that starts `done` bytes into its frame and,
 /// given the message's validator, validates it as text. ASCII text costs one
 /// pass: the unmasking loop finds out that the piece is ASCII.
@@ -113,11 +129,7 @@ fn unmask_piece(
     done: u64,
     utf8: Option<&mut Utf8Validator>,
 ) -> Result<(), InvalidUtf8> {
-    let key = mask.map(|mut key| {
-        key.rotate_left((done % 4) as usize);
-        key
-    });
-    match (key, utf8) {
+    match (mask.map(|key| key_at(key, done)), utf8) {
         (Some(key), Some(utf8)) => {
             let ascii = unmask_text(piece, key);
             utf8.feed_known(piece, ascii)
@@ -242,10 +254,9 @@ impl Connection {
                         // Assembled: unmasked while copied into the message
                         // buffer, one pass, and validated like bytes read
                         // straight into it.
-                        let mut key = header.mask.unwrap_or_default();
-                        key.rotate_left((done % 4) as usize);
                         let ascii =
-                            copy_masked(self.incoming.spare(n), &self.recv.data()[..n], key);
+                            self.incoming
+                                .copy_unmasked(&self.recv.data()[..n], header.mask, done);
                         self.recv.consume(n);
                         self.take_direct(n, Some(ascii));
                         if let Some(error) = self.link.pending_error.take() {
