@@ -249,19 +249,19 @@ fn oversized_heads_get_431_and_a_long_request_line_414() {
     run("oversized heads", 512 << 10, || async {
         let mut long_header = REQUEST[..REQUEST.len() - 2].to_vec();
         long_header.extend_from_slice(b"X-Long: ");
-        long_header.extend(std::iter::repeat_n(b'a', 20_000));
+        long_header.extend(std::iter::repeat_n(b'a', 40_000)); // over 32 KiB
         long_header.extend_from_slice(b"\r\n\r\n");
         assert_eq!(http_status(Config::default(), &long_header).await.0, 431);
 
         let mut many = REQUEST[..REQUEST.len() - 2].to_vec();
-        for i in 0..100 {
-            many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        for i in 0..140 {
+            many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes()); // over 128
         }
         many.extend_from_slice(b"\r\n");
         assert_eq!(http_status(Config::default(), &many).await.0, 431);
 
         let mut long_line = b"GET /".to_vec();
-        long_line.extend(std::iter::repeat_n(b'a', 20_000));
+        long_line.extend(std::iter::repeat_n(b'a', 40_000));
         long_line.extend_from_slice(b" HTTP/1.1\r\n\r\n");
         assert_eq!(http_status(Config::default(), &long_line).await.0, 414);
     });

@@ -13,20 +13,32 @@ pub struct HandshakeConfig {
     /// Largest HTTP head (request or status line plus headers, up to and
     /// including the empty line) accepted from the peer.
     ///
-    /// Default 16 KiB: browsers send well under 4 KiB even with cookies, and
-    /// common servers cap heads at 8 to 16 KiB, so this admits any real
-    /// handshake while bounding memory per connecting peer.
+    /// This is the bound on what a connecting peer can make us hold, and it
+    /// also bounds the request or status line (414 when the line alone is
+    /// over it) and the parser's header slots.
+    ///
+    /// Default 32 KiB: browsers send well under 4 KiB even with cookies;
+    /// a request that crossed a CDN and a load balancer carries more, and
+    /// nginx, the usual last proxy, forwards at most 32 KiB of head by
+    /// default (4 buffers of 8 KiB). Node.js stops at 16 KiB, tungstenite at
+    /// 64 KiB, hyper at about 400 KiB of buffer, python-websockets at 8 KiB
+    /// per line.
     pub max_head_size: usize,
     /// Most header fields accepted from the peer.
     ///
-    /// Default 64: a browser handshake carries about 15, and `httparse`
-    /// needs a slot per field, so this is generous but bounded.
+    /// Default 128, as python-websockets (tungstenite allows 124, hyper 100):
+    /// a browser handshake carries about 15, and one that crossed a CDN and
+    /// a load balancer 40 to 80. The memory a head costs is bounded by
+    /// [`max_head_size`](Self::max_head_size), not by this count: the
+    /// parser takes a slot per field only up to what a head of that many
+    /// bytes can hold.
     pub max_headers: usize,
     /// Largest body of a refusal (non-101) response that a client collects
     /// so the application can show why it was refused.
     ///
     /// Default 64 KiB: enough for any error page, small enough that a
-    /// hostile server cannot make the client buffer much.
+    /// hostile server cannot make the client buffer much (python-websockets
+    /// reads up to 1 MiB).
     pub max_body_size: usize,
     /// Which `Origin` values a server accepts.
     ///
@@ -49,8 +61,8 @@ pub struct HandshakeConfig {
 impl Default for HandshakeConfig {
     fn default() -> Self {
         Self {
-            max_head_size: 16 * 1024,
-            max_headers: 64,
+            max_head_size: 32 * 1024,
+            max_headers: 128,
             max_body_size: 64 * 1024,
             allowed_origins: None,
             timeout: Duration::from_secs(10),
@@ -118,8 +130,8 @@ mod tests {
     #[test]
     fn defaults_match_documentation() {
         let c = HandshakeConfig::default();
-        assert_eq!(c.max_head_size, 16 * 1024);
-        assert_eq!(c.max_headers, 64);
+        assert_eq!(c.max_head_size, 32 * 1024);
+        assert_eq!(c.max_headers, 128);
         assert_eq!(c.max_body_size, 64 * 1024);
         assert_eq!(c.allowed_origins, None);
         assert_eq!(c.timeout, Duration::from_secs(10));

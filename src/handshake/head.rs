@@ -152,10 +152,21 @@ fn collect_headers(parsed: &[httparse::Header<'_>]) -> Headers {
 
 const INCOMPLETE: &str = "head ends before the request or status line is complete";
 
+/// Header slots for parsing `head` with at most `max_headers` fields.
+///
+/// A field takes at least three bytes (`a:` and a line feed), so a head
+/// never needs more than a third of its length in slots: the memory a
+/// parse takes stays bounded by the head size, whatever `max_headers` is
+/// set to, and a head with too many fields still fills every slot and is
+/// reported as such.
+fn header_slots(head: &[u8], max_headers: usize) -> Vec<httparse::Header<'static>> {
+    vec![httparse::EMPTY_HEADER; max_headers.min(head.len() / 3 + 1)]
+}
+
 /// Parses a complete request head (one that [`HeadReader`] found the end
 /// of) with room for `max_headers` header fields.
 pub(crate) fn parse_request(head: &[u8], max_headers: usize) -> Result<RequestHead, HeadError> {
-    let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut slots = header_slots(head, max_headers);
     let mut req = httparse::Request::new(&mut slots);
     match req.parse(head).map_err(map_error)? {
         httparse::Status::Complete(len) => Ok(RequestHead {
@@ -171,7 +182,7 @@ pub(crate) fn parse_request(head: &[u8], max_headers: usize) -> Result<RequestHe
 
 /// Parses a complete response head with room for `max_headers` fields.
 pub(crate) fn parse_response(head: &[u8], max_headers: usize) -> Result<ResponseHead, HeadError> {
-    let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut slots = header_slots(head, max_headers);
     let mut res = httparse::Response::new(&mut slots);
     match res.parse(head).map_err(map_error)? {
         httparse::Status::Complete(len) => Ok(ResponseHead {

@@ -506,6 +506,21 @@ fn eof_after_a_successful_handshake_is_not_an_error() {
 }
 
 #[test]
+fn a_response_with_128_headers_is_accepted_and_129_is_too_many() {
+    let c = client();
+    let extra: Vec<String> = (0..129 - 3)
+        .map(|i| format!("X-Edge-{i}: cache-hit; region=eu-west-{i}"))
+        .collect();
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let response = verified(&reply(&c, &[], &extra[..128 - 3]));
+    assert_eq!(response.headers().len(), 128);
+    assert_eq!(
+        failed(&reply(&c, &[], &extra)),
+        ResponseError::TooManyHeaders { limit: 128 }
+    );
+}
+
+#[test]
 fn head_over_limit_too_many_headers_and_malformed_are_errors() {
     let small =
         ClientOptions::new().config(HandshakeConfig::default().max_head_size(32).max_headers(2));

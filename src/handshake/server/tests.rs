@@ -398,6 +398,90 @@ fn too_many_headers_is_431() {
     ));
 }
 
+/// An upgrade request with `total` header fields, shaped like one that
+/// crossed a CDN and a load balancer: the handshake's own fields, then
+/// forwarding, tracing and cookie fields of about 90 bytes each.
+fn proxied_request(total: usize) -> Vec<u8> {
+    const FIELDS: [&str; 4] = [
+        "X-Forwarded-For: 203.0.113.7, 198.51.100.23, 192.0.2.141, 10.12.0.5",
+        "X-Amzn-Trace-Id: Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8",
+        "Cookie: session=0123456789abcdef0123456789abcdef0123456789abcdef; theme=dark",
+        "Via: 1.1 edge-fra7.cdn.example.net (cache/4.2), 1.1 lb-3.eu-west.example.org",
+    ];
+    let extra: Vec<String> = (BASE.len()..total)
+        .map(|i| format!("{}; hop={i}", FIELDS[i % FIELDS.len()]))
+        .collect();
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    request(&[], &extra)
+}
+
+/// Feeds `bytes` whole and byte by byte with the default configuration:
+/// both must give the same upgrade with `total` headers, and the byte-by-
+/// byte run must scan each byte once.
+fn accepted_whole_and_byte_by_byte(bytes: &[u8], total: usize) {
+    let Ok(Some(Incoming::Upgrade(whole))) = ServerHandshake::new().receive(bytes) else {
+        panic!("a {total}-header request was refused in one read");
+    };
+    assert_eq!(whole.headers().len(), total);
+    let mut server = ServerHandshake::new();
+    let (last, head) = bytes.split_last().unwrap();
+    for b in head {
+        assert_eq!(server.receive(std::slice::from_ref(b)), Ok(None));
+    }
+    let State::Reading(reader) = &server.state else {
+        panic!("finished before the last byte");
+    };
+    assert_eq!(
+        reader.scanned,
+        head.len(),
+        "the head was scanned more than once"
+    );
+    let Ok(Some(Incoming::Upgrade(byte_by_byte))) = server.receive(std::slice::from_ref(last))
+    else {
+        panic!("a {total}-header request was refused byte by byte");
+    };
+    assert_eq!(byte_by_byte, whole);
+}
+
+#[test]
+fn a_66_header_request_from_a_proxy_chain_is_accepted() {
+    let bytes = proxied_request(66);
+    assert!(
+        (5_000..8_000).contains(&bytes.len()),
+        "{} bytes",
+        bytes.len()
+    );
+    accepted_whole_and_byte_by_byte(&bytes, 66);
+}
+
+#[test]
+fn a_128_header_request_is_accepted_and_129_is_431() {
+    let bytes = proxied_request(128);
+    assert!(bytes.len() < HandshakeConfig::default().max_head_size);
+    accepted_whole_and_byte_by_byte(&bytes, 128);
+
+    let error = rejected(&proxied_request(129));
+    assert_eq!(error, RequestError::TooManyHeaders { limit: 128 });
+    assert_eq!(error.status(), 431);
+}
+
+#[test]
+fn many_tiny_headers_fill_the_slots_and_are_431() {
+    // The parser sizes its header slots by what the head can hold; the
+    // shortest fields ("a:" and a bare line feed) must still be counted
+    // against the limit, not slip past it.
+    let mut bytes = b"GET / HTTP/1.1\n".to_vec();
+    for _ in 0..200 {
+        bytes.extend_from_slice(b"a:\n");
+    }
+    bytes.extend_from_slice(b"\n");
+    let config = HandshakeConfig::default().max_headers(150);
+    assert_eq!(
+        rejected_with(config, &bytes),
+        RequestError::TooManyHeaders { limit: 150 }
+    );
+}
+
 #[test]
 fn malformed_head_is_400() {
     for bad in [
