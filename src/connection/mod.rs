@@ -227,8 +227,8 @@ impl Connection {
         let n = self.direct_read_len().min(bytes.len());
         if n > 0 {
             if let ReadState::Stream { header, done, .. } = self.read {
-                let ascii = self.incoming.copy_unmasked(&bytes[..n], header.mask, done);
-                self.take_direct(n, Some(ascii));
+                let checked = self.incoming.copy_unmasked(&bytes[..n], header.mask, done);
+                self.take_direct(n, Some(checked));
             }
             bytes = &bytes[n..];
         }
