@@ -285,6 +285,10 @@ struct Inner<S> {
     /// The error that ended the connection, held until its close frame is
     /// written.
     failure: Option<crate::Error>,
+    /// The last read handed out an event while a further whole frame was
+    /// already buffered: the next `send` may leave its bytes queued for the
+    /// read after it, which writes them before it waits for input.
+    reply_may_wait: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
@@ -358,7 +362,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 };
                 match self.conn.poll_event_write_through(&mut socket) {
                     Ok(Some((event, mut sender))) => match on_event(event, &mut sender) {
-                        Some(value) => return Poll::Ready(Ok(Some(value))),
+                        Some(value) => {
+                            self.reply_may_wait = self.conn.has_buffered_frame();
+                            return Poll::Ready(Ok(Some(value)));
+                        }
                         None => continue,
                     },
                     Ok(None) => {}
@@ -476,6 +483,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 write_wakers: [None, None],
                 shut_down: false,
                 failure: None,
+                reply_may_wait: false,
             },
         }
     }
@@ -531,9 +539,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Sends a message, waiting for room under the write buffer's high-water
-    /// mark first and for the transport to take it after.
+    /// mark first and, as a rule, for the transport to take it after.
+    ///
+    /// The exception batches the replies to a burst of requests: when the
+    /// last [`read`](WebSocket::read) (or `read_with`) returned while a
+    /// further whole frame was already buffered, the first `send` after it
+    /// returns once the message is queued. Its bytes are written by the
+    /// next `read` before that waits for input, at the latest, together
+    /// with the replies queued meanwhile; or by the next `send` (which
+    /// writes as a rule), [`flush`](WebSocket::flush) or
+    /// [`close`](WebSocket::close), or once the write buffer passes its
+    /// high-water mark. So in the usual loop, `read` then `send`, nothing
+    /// waits longer than it takes to handle the messages that had already
+    /// arrived; a loop that only sends writes every message before `send`
+    /// returns. Call `flush` after such a `send` if you then wait on
+    /// something other than this socket.
+    ///
+    /// Cancel safe in the sense that matters: a message is queued whole or
+    /// not at all, so a `send` dropped while it waits neither loses a
+    /// queued message nor sends one twice.
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         poll_fn(|cx| self.inner.poll_send(cx, Side::Write, &message)).await?;
+        if std::mem::take(&mut self.inner.reply_may_wait) {
+            return Ok(());
+        }
         self.flush().await
     }
 

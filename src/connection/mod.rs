@@ -16,7 +16,8 @@ use crate::error::{Error, ProtocolError, UsageError};
 use crate::event::{Chunk, Event, Message};
 use crate::extension::Extension;
 use crate::frame::{
-    encode_close_payload, parse_close_payload, CloseCode, CloseFrame, MessageKind, OpCode,
+    encode_close_payload, parse_close_payload, CloseCode, CloseFrame, FrameHeader, MessageKind,
+    OpCode,
 };
 use crate::utf8::validated;
 
@@ -556,6 +557,38 @@ impl Connection {
     #[must_use]
     pub fn is_write_buffer_high(&self) -> bool {
         self.link.out.buffered() >= self.config.write_buffer_high_water
+    }
+
+    /// Whether the bytes received hold a whole frame not yet parsed, after
+    /// the event last handed out: the next [`Connection::poll_event`] has
+    /// something to work on without reading. An adapter may hold back the
+    /// reply to a message while this is true, and write the replies to a
+    /// burst of requests together before it next waits for input.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// // Two masked text frames, "Hi" and "Ho", in one read.
+    /// server.receive(&[0x81, 0x82, 0, 0, 0, 0, b'H', b'i', 0x81, 0x82, 0, 0, 0, 0, b'H', b'o']);
+    /// assert!(server.has_buffered_frame());
+    /// assert!(server.poll_event().unwrap().is_some()); // "Hi"
+    /// assert!(server.has_buffered_frame()); // "Ho" is in
+    /// assert!(server.poll_event().unwrap().is_some()); // "Ho"
+    /// assert!(!server.has_buffered_frame());
+    /// ```
+    #[must_use]
+    pub fn has_buffered_frame(&self) -> bool {
+        if self.read != ReadState::Header || !self.is_reading() {
+            return false;
+        }
+        let unparsed = self.recv.data().get(self.consume..).unwrap_or_default();
+        match FrameHeader::parse(unparsed) {
+            Ok(Some((header, len))) => header.payload_len <= (unparsed.len() - len) as u64,
+            // A header the next poll rejects is something to work on too.
+            Ok(None) => false,
+            Err(_) => true,
+        }
     }
 
     /// Takes the current time and returns the next deadline at which

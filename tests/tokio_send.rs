@@ -1,0 +1,233 @@
+//! When the tokio adapter's `send` writes: as a rule before it returns;
+//! the reply to a message read while more had already arrived waits, at
+//! most, until the next read would wait for input, so a burst of requests
+//! gets its replies in one write.
+#![cfg(feature = "tokio")]
+
+mod common;
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use common::{client_frame, frames};
+use rfc6455::tokio::WebSocket;
+use rfc6455::{Config, Connection, Message, Role};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+
+/// A stream that counts the writes made to it.
+struct CountingWrites {
+    inner: DuplexStream,
+    writes: Arc<AtomicUsize>,
+}
+
+impl AsyncRead for CountingWrites {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountingWrites {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(written, Poll::Ready(Ok(_))) {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        written
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A server `WebSocket` over one end of an in-memory pipe of `capacity`
+/// bytes each way, counting its writes; the other end is the raw client.
+fn server_over_pipe(
+    capacity: usize,
+) -> (WebSocket<CountingWrites>, DuplexStream, Arc<AtomicUsize>) {
+    let (server_end, client_end) = tokio::io::duplex(capacity);
+    let writes = Arc::new(AtomicUsize::new(0));
+    let stream = CountingWrites {
+        inner: server_end,
+        writes: Arc::clone(&writes),
+    };
+    let conn = Connection::new(Role::Server, Config::default());
+    (WebSocket::from_connection(stream, conn), client_end, writes)
+}
+
+/// Reads from the raw client end until `count` whole frames have arrived,
+/// within five seconds; returns their payloads.
+async fn read_frames(client: &mut DuplexStream, count: usize) -> Vec<Vec<u8>> {
+    let mut wire = Vec::new();
+    let mut buf = [0u8; 64 << 10];
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while frames(&wire).len() < count {
+            let n = client.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the server closed the pipe");
+            wire.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "only {} of {count} frames arrived within 5 s",
+            frames(&wire).len()
+        )
+    });
+    frames(&wire)
+        .into_iter()
+        .map(|(_, payload)| payload)
+        .collect()
+}
+
+fn text(i: usize) -> Vec<u8> {
+    format!("message {i}").into_bytes()
+}
+
+#[tokio::test]
+async fn the_replies_to_a_burst_go_out_together() {
+    let (mut server, mut client, writes) = server_over_pipe(1 << 20);
+    let burst: Vec<u8> = (0..64).flat_map(|i| client_frame(0x81, &text(i))).collect();
+    client.write_all(&burst).await.unwrap();
+    let echo = tokio::spawn(async move {
+        for _ in 0..64 {
+            let message = server.read().await.unwrap().expect("a message");
+            server.send(message).await.unwrap();
+        }
+        server
+    });
+    let replies = read_frames(&mut client, 64).await;
+    assert_eq!(replies, (0..64).map(text).collect::<Vec<_>>());
+    let _server = echo.await.unwrap();
+    // The last reply finds nothing more buffered and writes them all; the
+    // replies before it wait for it. One per message would be 64 writes.
+    let writes = writes.load(Ordering::Relaxed);
+    assert!(writes <= 2, "{writes} writes for a burst of 64 replies");
+}
+
+#[tokio::test]
+async fn a_held_reply_is_written_before_the_next_read_waits() {
+    let (mut server, mut client, _) = server_over_pipe(1 << 20);
+    let two: Vec<u8> = [client_frame(0x81, b"a"), client_frame(0x81, b"b")].concat();
+    client.write_all(&two).await.unwrap();
+    let server = tokio::spawn(async move {
+        let a = server.read().await.unwrap().expect("a");
+        server.send(a).await.unwrap(); // "b" is buffered: this reply may wait
+        let b = server.read().await.unwrap().expect("b");
+        assert_eq!(b, Message::Text("b".into()));
+        // No reply to "b"; this read waits for input, and must write the
+        // reply to "a" before it does.
+        server.read().await.unwrap()
+    });
+    assert_eq!(read_frames(&mut client, 1).await, [b"a".to_vec()]);
+    client.write_all(&client_frame(0x81, b"c")).await.unwrap();
+    assert_eq!(server.await.unwrap(), Some(Message::Text("c".into())));
+}
+
+#[tokio::test]
+async fn a_server_that_only_pushes_writes_each_message_before_send_returns() {
+    let (mut server, mut client, _) = server_over_pipe(1 << 20);
+    let (sent_tx, mut sent_rx) = tokio::sync::mpsc::channel::<usize>(1);
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let pusher = tokio::spawn(async move {
+        for i in 0..5 {
+            server
+                .send(Message::Text(format!("push {i}")))
+                .await
+                .unwrap();
+            sent_tx.send(i).await.unwrap();
+            // The next message only after the client has this one: a
+            // message held back would never arrive.
+            seen_rx.recv().await.unwrap();
+        }
+    });
+    for i in 0..5 {
+        assert_eq!(sent_rx.recv().await, Some(i));
+        assert_eq!(
+            read_frames(&mut client, 1).await,
+            [format!("push {i}").into_bytes()]
+        );
+        seen_tx.send(()).await.unwrap();
+    }
+    pusher.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_first_push_after_a_read_with_more_buffered_goes_out_with_the_next_send() {
+    // The documented bound of a held reply: the next send writes it.
+    let (mut server, mut client, _) = server_over_pipe(1 << 20);
+    let two: Vec<u8> = [client_frame(0x81, b"a"), client_frame(0x81, b"b")].concat();
+    client.write_all(&two).await.unwrap();
+    let message = server.read().await.unwrap().expect("a");
+    assert_eq!(message, Message::Text("a".into()));
+    server.send(Message::Text("held".into())).await.unwrap();
+    server.send(Message::Text("then".into())).await.unwrap();
+    assert_eq!(
+        read_frames(&mut client, 2).await,
+        [b"held".to_vec(), b"then".to_vec()]
+    );
+}
+
+#[tokio::test]
+async fn a_send_dropped_while_it_waits_loses_and_duplicates_nothing() {
+    // A pipe of 16 KiB that the client does not read: sends of 40 KiB
+    // soon wait on back-pressure, and one is dropped while it waits.
+    let (mut server, mut client, _) = server_over_pipe(16 << 10);
+    let message = |i: usize| {
+        let mut payload = vec![i as u8; 40 << 10];
+        payload[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        Message::Binary(payload)
+    };
+    let mut completed = 0;
+    let mut dropped = None;
+    for i in 0..64 {
+        match tokio::time::timeout(Duration::from_millis(100), server.send(message(i))).await {
+            Ok(result) => {
+                result.unwrap();
+                completed = i + 1;
+            }
+            Err(_) => {
+                dropped = Some(i);
+                break;
+            }
+        }
+    }
+    let dropped = dropped.expect("a send waited on back-pressure");
+    // Sends go on after the dropped one.
+    let reader = tokio::spawn(async move {
+        let mut wire = Vec::new();
+        client.read_to_end(&mut wire).await.unwrap();
+        frames(&wire)
+            .into_iter()
+            .map(|(_, payload)| u64::from_be_bytes(payload[..8].try_into().unwrap()) as usize)
+            .collect::<Vec<_>>()
+    });
+    for i in dropped + 1..dropped + 4 {
+        server.send(message(i)).await.unwrap();
+    }
+    drop(server);
+    let seen = reader.await.unwrap();
+    // Every completed send arrived once, in order; the dropped message
+    // arrived once or not at all; nothing else is missing or repeated.
+    let mut expected: Vec<usize> = (0..completed).collect();
+    if seen.contains(&dropped) {
+        expected.push(dropped);
+    }
+    expected.extend(dropped + 1..dropped + 4);
+    assert_eq!(seen, expected);
+}
