@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The chat example in a real browser: two headless Chromium tabs exchange
-# messages, then the server is killed and restarted and the page must
-# reconnect by itself (tests/browser/chat.mjs).
+# The chat example in a real browser (tests/browser/chat.mjs): two headless
+# Chromium tabs exchange messages; a message sent before joining (Enter or
+# Send, with or without a name) joins and is delivered; a refused name or
+# message keeps the text; a message typed while the server is down stays
+# pending, survives a reload and is delivered once the server is back and
+# the page has reconnected by itself.
 #
 # Installs what it needs when missing: Debian's chromium (as root, with
 # apt-get) and the pinned playwright-core from tests/browser/package-lock.json
