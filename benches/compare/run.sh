@@ -4,40 +4,68 @@
 #   benches/compare/run.sh
 #
 # 1. Builds this project (its own workspace and Cargo.lock) in release mode.
-# 2. In memory (src/bin/inmem.rs): the same pre-encoded masked frames read
-#    by each library's server read path, next to memcpy of the same buffer.
-# 3. Loopback echo (src/bin/loadgen.rs echo): each library's echo server
+# 2. In memory, warm (src/bin/inmem.rs --mode warm): the same pre-encoded
+#    masked frames read by each library's server read path, a wire of about
+#    4 MiB read again every sample (in cache), next to memcpy of the same
+#    bytes; binary and four text mixes (ASCII, mixed 80/20, CJK, emoji).
+# 3. In memory, cold (src/bin/inmem.rs --mode cold): the same, the wire
+#    at least 256 MiB and streamed once per sample, so it comes from memory
+#    as traffic from a socket does.
+# 4. Loopback echo (src/bin/loadgen.rs echo): each library's echo server
 #    (src/bin/echo_server.rs, tokio current-thread runtime) pinned to CPU 0,
 #    one load generator pinned to CPU 1; 1, 16 and 256 connections; 32 B,
 #    1 KiB and 64 KiB payloads; several rounds, libraries interleaved.
-# 4. Idle memory (src/bin/loadgen.rs memory): VmRSS of each echo server
+# 5. Idle memory (src/bin/loadgen.rs memory): VmRSS of each echo server
 #    holding 10,000 idle connections after the handshake.
 #
-# Markdown tables go to stdout and to results/ (inmem.md, echo.md,
-# memory.md, machine.md; echo-raw.csv has every echo sample). Every load
-# targets 127.0.0.1; each step is bounded in time (the whole run takes
-# about five minutes on 2 cores).
+# Markdown tables go to stdout and to results/ (inmem.md, inmem-cold.md,
+# echo.md, memory.md, machine.md; echo-raw.csv has every echo sample).
+# machine.md also gets the load average and the time of every step. Every
+# load targets 127.0.0.1; each step is bounded in time and memory (the cold
+# step holds about twice its wire). The whole run takes about 9 minutes on
+# 2 cores (warm 0.5, cold 6, echo 3); half the cold step is its 16-byte
+# rows, 12 million messages a pass.
 #
 # Environment:
-#   SAMPLES      in-memory samples per library and size (default 21)
+#   SAMPLES      warm in-memory samples per library and payload (default 21)
+#   COLD_SAMPLES cold in-memory samples (default 7)
+#   COLD_MIB     cold wire size in MiB (default 256)
+#   INMEM_KINDS  in-memory contents: binary,ascii,mixed,cjk,emoji; text for
+#                the four text mixes (default all)
+#   INMEM_SIZES  in-memory payload sizes in bytes (default
+#                16,125,1024,16384,1048576)
+#   INMEM_ONLY   in-memory readers whose names contain any of these
+#                comma-separated words (default all when warm; when cold,
+#                COLD_ONLY)
+#   COLD_ONLY    cold readers when INMEM_ONLY is unset (default: rfc6455
+#                receive_buffer and read_with, the three peers, memcpy; "all"
+#                adds rfc6455's receive and read(), which cost a third more
+#                time)
 #   ROUNDS       echo rounds (default 3)
 #   WARMUP, SECS echo warm-up and measurement seconds (default 0.25, 0.75)
 #   CONNS        echo connection counts (default 1,16,256)
 #   SIZES        echo payload sizes in bytes (default 32,1024,65536)
 #   VARIANTS     echo servers to run (default: all but tokio-websockets-feed)
 #   IDLE_CONNS   connections for the memory step (default 10000)
-#   STEPS        any of "inmem echo memory" (default all three)
+#   STEPS        any of "inmem cold echo memory" (default all four)
+#
+# Examples:
+#   STEPS=cold INMEM_KINDS=mixed,cjk INMEM_SIZES=16384,1048576 bash run.sh
+#   STEPS=inmem INMEM_KINDS=text bash run.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 
 SAMPLES=${SAMPLES:-21}
+COLD_SAMPLES=${COLD_SAMPLES:-7}
+COLD_MIB=${COLD_MIB:-256}
+COLD_ONLY=${COLD_ONLY:-receive_buffer,read_with,fastwebsockets,tokio-websockets,tungstenite,memcpy}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-0.25}
 SECS=${SECS:-0.75}
 CONNS=${CONNS:-1,16,256}
 SIZES=${SIZES:-32,1024,65536}
 IDLE_CONNS=${IDLE_CONNS:-10000}
-STEPS=${STEPS:-inmem echo memory}
+STEPS=${STEPS:-inmem cold echo memory}
 RESULTS=results
 BIN=target/release
 
@@ -74,16 +102,38 @@ ulimit -n "$want"
     echo
 } | tee "$RESULTS/machine.md"
 
+cold_args=(--mode cold --samples "$COLD_SAMPLES" --cold-mib "$COLD_MIB")
+if [ -z "${INMEM_ONLY:-}" ] && [ "$COLD_ONLY" != all ]; then
+    cold_args+=(--only "$COLD_ONLY")
+fi
+
 variant_args=()
 if [ -n "${VARIANTS:-}" ]; then
     variant_args=(--variants "$VARIANTS")
 fi
 
+# The machine may be shared: the load average every 30 s, to read the
+# figures against (results/load.txt, summed up in machine.md).
+while sleep 30; do
+    echo "$(date +%T) $(cut -d' ' -f1-3 /proc/loadavg)"
+done >"$RESULTS/load.txt" &
+load_pid=$!
+trap 'kill "$load_pid" 2>/dev/null || true' EXIT
+
+started=$SECONDS
 for step in $STEPS; do
+    step_started=$SECONDS
+    echo "- Load average before step $step: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine.md"
     case $step in
         inmem)
-            echo "== in memory ($SAMPLES samples)" >&2
-            timeout 600 "${PIN_CLIENT[@]}" "$BIN/inmem" "$SAMPLES" | tee "$RESULTS/inmem.md"
+            echo "== in memory, warm ($SAMPLES samples)" >&2
+            timeout 600 "${PIN_CLIENT[@]}" "$BIN/inmem" --mode warm --samples "$SAMPLES" |
+                tee "$RESULTS/inmem.md"
+            ;;
+        cold)
+            echo "== in memory, cold ($COLD_SAMPLES samples, $COLD_MIB MiB wire)" >&2
+            timeout 1800 "${PIN_CLIENT[@]}" "$BIN/inmem" "${cold_args[@]}" |
+                tee "$RESULTS/inmem-cold.md"
             ;;
         echo)
             echo "== loopback echo ($ROUNDS rounds)" >&2
@@ -103,6 +153,14 @@ for step in $STEPS; do
             exit 2
             ;;
     esac
+    echo "- Step $step: $((SECONDS - step_started)) s" >>"$RESULTS/machine.md"
 done
 
-echo "- Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS/machine.md"
+{
+    echo "- Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- Steps run: $STEPS, in $((SECONDS - started)) s"
+    if [ -s "$RESULTS/load.txt" ]; then
+        echo "- 1-minute load average every 30 s during the run: $(cut -d' ' -f2 "$RESULTS/load.txt" |
+            sort -n | sed -n '1p;$p' | paste -sd- -) (min-max)"
+    fi
+} | tee -a "$RESULTS/machine.md"

@@ -65,16 +65,242 @@ pub fn encode_masked(out: &mut Vec<u8>, opcode: u8, payload: &[u8], key: [u8; 4]
     }
 }
 
-/// `count` masked single-frame messages of `size` bytes, text or binary,
-/// each with its own payload and mask key.
-pub fn wire(text: bool, size: usize, count: usize) -> Vec<u8> {
-    let mut rng = XorShift(0x9E37_79B9);
-    let mut out = Vec::with_capacity(count * (size + 14));
-    for i in 0..count {
-        let opcode = if text { 0x1 } else { 0x2 };
-        encode_masked(&mut out, opcode, &payload(size, i), rng.next_key());
+/// A 64-bit xorshift (xorshift64*), for payload content: the same seed
+/// gives the same wire on every machine, and its output has no pattern a
+/// branch predictor or a cache line could learn.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        // xorshift never leaves zero.
+        Rng(seed | 1)
     }
-    out
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n`, for `n` up to 2^32 (multiply-shift: no
+    /// division, a bias too small to matter here).
+    pub fn below(&mut self, n: u64) -> u64 {
+        debug_assert!(n <= 1 << 32);
+        ((self.next_u64() >> 32) * n) >> 32
+    }
+
+    /// A scalar value in `lo..=hi`, drawn again where it lands on a
+    /// surrogate.
+    fn char_in(&mut self, lo: u32, hi: u32) -> char {
+        loop {
+            let c = lo + self.below(u64::from(hi - lo + 1)) as u32;
+            if let Some(c) = char::from_u32(c) {
+                return c;
+            }
+        }
+    }
+}
+
+/// What the messages carry. Every text mix is valid UTF-8 built from a
+/// seeded [`Rng`]; the shares below count characters, not bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// Binary frames of random bytes.
+    Binary,
+    /// Text, printable ASCII only.
+    Ascii,
+    /// Text, 80% printable ASCII and 20% split about evenly between 2-, 3-
+    /// and 4-byte characters drawn from their whole ranges, so every lead
+    /// byte (and the E0/ED/F0/F4 cases validators treat apart) shows up.
+    Mixed,
+    /// Text, 90% CJK ideographs (U+4E00–U+9FFF) and 5% CJK punctuation
+    /// (U+3000–U+303F), all 3 bytes; 5% ASCII.
+    Cjk,
+    /// Text, 80% emoji (U+1F300–U+1FAFF, 4 bytes), 5% joiners and variation
+    /// selectors (U+200D, U+FE0F, 3 bytes) as emoji sequences carry, 15%
+    /// ASCII.
+    Emoji,
+}
+
+impl Content {
+    pub const ALL: [Content; 5] = [
+        Content::Binary,
+        Content::Ascii,
+        Content::Mixed,
+        Content::Cjk,
+        Content::Emoji,
+    ];
+
+    /// The name used on the command line.
+    pub fn key(self) -> &'static str {
+        match self {
+            Content::Binary => "binary",
+            Content::Ascii => "ascii",
+            Content::Mixed => "mixed",
+            Content::Cjk => "cjk",
+            Content::Emoji => "emoji",
+        }
+    }
+
+    /// The name used in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Content::Binary => "binary",
+            Content::Ascii => "ASCII text",
+            Content::Mixed => "mixed 80/20 text",
+            Content::Cjk => "CJK text",
+            Content::Emoji => "emoji text",
+        }
+    }
+
+    pub fn is_text(self) -> bool {
+        self != Content::Binary
+    }
+
+    /// The contents a comma-separated list names: keys as above, `text`
+    /// for the four text mixes, `all` for everything.
+    pub fn parse_list(list: &str) -> Vec<Content> {
+        let mut out = Vec::new();
+        for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            let named: Vec<Content> = match word.to_ascii_lowercase().as_str() {
+                "all" => Content::ALL.to_vec(),
+                "text" => Content::ALL[1..].to_vec(),
+                key => vec![*Content::ALL
+                    .iter()
+                    .find(|c| c.key() == key)
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "unknown content {key} (binary, ascii, mixed, cjk, emoji, text, all)"
+                        )
+                    })],
+            };
+            for c in named {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    fn push_char(self, rng: &mut Rng, out: &mut Vec<u8>) {
+        let c = match (self, rng.below(100)) {
+            (Content::Binary, _) => {
+                out.push(rng.next_u64() as u8);
+                return;
+            }
+            (Content::Ascii, _) | (Content::Mixed, 0..=79) => rng.char_in(0x20, 0x7E),
+            (Content::Mixed, 80..=86) => rng.char_in(0x80, 0x7FF),
+            (Content::Mixed, 87..=93) => rng.char_in(0x800, 0xFFFF),
+            (Content::Mixed, _) => rng.char_in(0x1_0000, 0x10_FFFF),
+            (Content::Cjk, 0..=89) => rng.char_in(0x4E00, 0x9FFF),
+            (Content::Cjk, 90..=94) => rng.char_in(0x3000, 0x303F),
+            (Content::Cjk, _) => rng.char_in(0x20, 0x7E),
+            (Content::Emoji, 0..=79) => rng.char_in(0x1_F300, 0x1_FAFF),
+            (Content::Emoji, 80..=84) => {
+                if rng.below(2) == 0 {
+                    '\u{200D}'
+                } else {
+                    '\u{FE0F}'
+                }
+            }
+            (Content::Emoji, _) => rng.char_in(0x20, 0x7E),
+        };
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    }
+
+    /// At least `bytes` of content (whole characters), the pool messages
+    /// are cut from.
+    pub fn pool(self, bytes: usize, seed: u64) -> Vec<u8> {
+        let mut rng = Rng::new(seed);
+        let mut out = Vec::with_capacity(bytes + 4);
+        while out.len() < bytes {
+            self.push_char(&mut rng, &mut out);
+        }
+        if self.is_text() {
+            debug_assert!(std::str::from_utf8(&out).is_ok());
+        }
+        out
+    }
+
+    /// Appends to `out` a payload of exactly `size` bytes cut from `pool`
+    /// at a random place. Text starts and ends on character boundaries
+    /// and is padded with 0 to 3 ASCII letters to the exact size, so every
+    /// content carries the same bytes per message and stays valid UTF-8.
+    pub fn cut(self, pool: &[u8], size: usize, rng: &mut Rng, out: &mut Vec<u8>) {
+        // A margin so the boundary search never runs off the pool.
+        assert!(pool.len() >= size + 8, "pool smaller than a payload");
+        let continuation = |b: u8| b & 0xC0 == 0x80;
+        let mut start = rng.below((pool.len() - size - 4) as u64) as usize;
+        let mut end = start + size;
+        if self.is_text() {
+            while continuation(pool[start]) {
+                start += 1;
+            }
+            while continuation(pool[end]) {
+                end -= 1;
+            }
+        }
+        let at = out.len();
+        out.extend_from_slice(&pool[start..end]);
+        while out.len() - at < size {
+            out.push(b'a' + rng.below(26) as u8);
+        }
+    }
+}
+
+/// The bytes of a frame header with a mask key, for a payload of `size`.
+pub fn frame_overhead(size: usize) -> usize {
+    match size {
+        0..=125 => 6,
+        126..=0xFFFF => 8,
+        _ => 14,
+    }
+}
+
+/// Masked single-frame messages as a client sends them, each with its own
+/// payload and mask key, and what a reader must see.
+pub struct Wire {
+    pub bytes: Vec<u8>,
+    pub count: usize,
+    /// The payload bytes of all messages.
+    pub payload_bytes: usize,
+    pub first: Vec<u8>,
+    pub last: Vec<u8>,
+}
+
+impl Wire {
+    /// `count` messages of `size` bytes cut from `pool` (see
+    /// [`Content::cut`]).
+    pub fn new(content: Content, pool: &[u8], size: usize, count: usize) -> Wire {
+        let opcode = if content.is_text() { 0x1 } else { 0x2 };
+        let mut keys = XorShift(0x9E37_79B9);
+        let mut rng = Rng::new(0x5EED ^ size as u64);
+        let mut bytes = Vec::with_capacity(count * (size + frame_overhead(size)));
+        let mut scratch = Vec::with_capacity(size);
+        let mut first = Vec::new();
+        for i in 0..count {
+            scratch.clear();
+            content.cut(pool, size, &mut rng, &mut scratch);
+            if content.is_text() {
+                debug_assert!(std::str::from_utf8(&scratch).is_ok());
+            }
+            if i == 0 {
+                first = scratch.clone();
+            }
+            encode_masked(&mut bytes, opcode, &scratch, keys.next_key());
+        }
+        Wire {
+            bytes,
+            count,
+            payload_bytes: count * size,
+            first,
+            last: scratch,
+        }
+    }
 }
 
 /// An in-memory transport: reads copy from a shared buffer (at most
