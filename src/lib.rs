@@ -53,6 +53,8 @@
 mod adapter;
 mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 mod event;
 pub mod extension;
