@@ -6,14 +6,16 @@
 //! than when the message ends, while a code point split between pieces is
 //! carried over and checked when its remaining bytes arrive.
 //!
-//! Each piece is cut where its last code point is complete. `simdutf8`
-//! validates the complete part with SIMD, choosing AVX2 or SSE 4.2 at run
-//! time (the byte-at-a-time `str::from_utf8` manages about 0.2 GB/s on
-//! text that mixes ASCII with multi-byte characters at random, `simdutf8`
-//! over 10; `benches/paths.rs` has the figures). The at most three bytes
-//! after the cut are checked by `str::from_utf8`, which tells a truncated
-//! but so-far valid sequence (`error_len() == None`) from an invalid one, so
-//! a bad lead or continuation byte fails on the piece that holds it.
+//! Each piece is cut where its last code point is complete, and the
+//! complete part is validated with SIMD: by the C++ simdutf library with
+//! the `simdutf` feature (on by default; AVX-512 where the CPU has it), else
+//! by `simdutf8` (AVX2 or SSE 4.2, chosen at run time). The byte-at-a-time
+//! `str::from_utf8` manages about 0.2 GB/s on text that mixes ASCII with
+//! multi-byte characters at random; `benches/utf8.rs` measures all three.
+//! The at most three bytes after the cut are checked by `str::from_utf8`,
+//! which tells a truncated but so-far valid sequence (`error_len() ==
+//! None`) from an invalid one, so a bad lead or continuation byte fails on
+//! the piece that holds it.
 
 /// The bytes of a text message as `&str`, without looking at them again.
 ///
@@ -58,6 +60,19 @@ fn sequence_len(lead: u8) -> usize {
     }
 }
 
+/// Whether `bytes` is entirely valid UTF-8, with SIMD.
+#[cfg(all(feature = "simdutf", not(miri)))]
+fn is_utf8(bytes: &[u8]) -> bool {
+    simdutf::validate_utf8(bytes)
+}
+
+/// Whether `bytes` is entirely valid UTF-8, with SIMD. (Miri cannot run
+/// the C++ library, so it checks this one.)
+#[cfg(not(all(feature = "simdutf", not(miri))))]
+fn is_utf8(bytes: &[u8]) -> bool {
+    simdutf8::basic::from_utf8(bytes).is_ok()
+}
+
 /// Where the last complete code point of `bytes` ends: before a lead byte
 /// within the last three bytes whose sequence runs past the end, else at
 /// the end. Bytes after it are a sequence still to be finished, or invalid.
@@ -93,7 +108,7 @@ impl Utf8Validator {
             bytes = &bytes[take..];
         }
         let (complete, tail) = bytes.split_at(complete_len(bytes));
-        if simdutf8::basic::from_utf8(complete).is_err() {
+        if !is_utf8(complete) {
             return Err(InvalidUtf8);
         }
         match std::str::from_utf8(tail) {
@@ -285,6 +300,31 @@ mod tests {
                 }
                 ok = ok && validator.finish().is_ok();
                 proptest::prop_assert_eq!(ok, std::str::from_utf8(&bytes).is_ok(), "{:x?}", bytes);
+            }
+        }
+    }
+
+    #[cfg(feature = "simdutf")]
+    proptest::proptest! {
+        /// Both SIMD validators (the feature picks one; Miri runs the
+        /// other) say what `str::from_utf8` says, on valid text and on
+        /// arbitrary bytes.
+        #[test]
+        fn both_simd_validators_agree_with_from_utf8(
+            text in "[a-zé€𝄞\u{80}-\u{7ff}\u{800}-\u{ffff}\u{10000}-\u{10ffff}]{0,300}",
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            at in 0usize..1200,
+            byte in proptest::num::u8::ANY,
+        ) {
+            let mut edited = text.clone().into_bytes();
+            if !edited.is_empty() {
+                let at = at % edited.len();
+                edited[at] = byte;
+            }
+            for bytes in [text.as_bytes(), &noise, &edited] {
+                let expected = std::str::from_utf8(bytes).is_ok();
+                proptest::prop_assert_eq!(simdutf::validate_utf8(bytes), expected);
+                proptest::prop_assert_eq!(simdutf8::basic::from_utf8(bytes).is_ok(), expected);
             }
         }
     }
