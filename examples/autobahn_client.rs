@@ -13,6 +13,18 @@
 //!   `rfc6455-tokio`, or `rfc6455-blocking` with `--blocking`.
 //! - `--blocking`: use the blocking adapter (`rfc6455::blocking`) instead of
 //!   the tokio one (`rfc6455::tokio`).
+//! - `--deflate-min-size N`: messages under N bytes go uncompressed
+//!   (default 32). permessage-deflate is offered as the adapters do by
+//!   default, so sections 12 and 13 run.
+//! - `--autobahn-offer`: offer permessage-deflate as Autobahn's own client
+//!   does, with `client_no_context_takeover` and a bare
+//!   `client_max_window_bits` (this client then compresses every message
+//!   on its own, with windows up to 32 KiB). The fuzzing server asks a
+//!   client for no context takeover (13.2, 13.5, 13.6) or sets its window
+//!   (13.3 to 13.6) only when the offer says it can, and its 13.4 answers
+//!   `client_max_window_bits=15`, which RFC 7692 §7.1.2.2 forbids after
+//!   the default offer's `client_max_window_bits=12` (the client rightly
+//!   fails that handshake).
 //!
 //! It asks `GET /getCaseCount` for the number of cases N, runs
 //! `/runCase?case=I&agent=A` for I in 1..=N, echoing every text and binary
@@ -25,8 +37,10 @@
 //! `/updateReports`.
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::Instant;
 
+use rfc6455::handshake::ClientOptions;
 use rfc6455::Config;
 
 /// What the command line asked for.
@@ -34,19 +48,33 @@ struct Args {
     base: String,
     agent: String,
     blocking: bool,
+    deflate_min_size: Option<usize>,
+    autobahn_offer: bool,
 }
 
-const USAGE: &str = "usage: autobahn_client [ws://HOST:PORT] [--agent NAME] [--blocking]";
+const USAGE: &str = "usage: autobahn_client [ws://HOST:PORT] [--agent NAME] [--blocking] \
+                     [--deflate-min-size N] [--autobahn-offer]";
+
+/// `--deflate-min-size` and `--autobahn-offer`, set once by `main` for
+/// every connection.
+static DEFLATE: OnceLock<(Option<usize>, bool)> = OnceLock::new();
 
 fn parse_args() -> Result<Args, String> {
     let mut base = None;
     let mut agent = None;
     let mut blocking = false;
+    let mut deflate_min_size = None;
+    let mut autobahn_offer = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--blocking" => blocking = true,
             "--agent" => agent = Some(args.next().ok_or("--agent needs a name")?),
+            "--autobahn-offer" => autobahn_offer = true,
+            "--deflate-min-size" => {
+                let n = args.next().and_then(|n| n.parse().ok());
+                deflate_min_size = Some(n.ok_or("--deflate-min-size needs a number of bytes")?);
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             _ if arg.starts_with('-') => return Err(format!("unknown option {arg}\n{USAGE}")),
             _ if base.is_none() => base = Some(arg),
@@ -65,7 +93,29 @@ fn parse_args() -> Result<Args, String> {
         base: base.trim_end_matches('/').to_owned(),
         agent,
         blocking,
+        deflate_min_size,
+        autobahn_offer,
     })
+}
+
+/// The handshake options: permessage-deflate offered with the defaults,
+/// its threshold from `--deflate-min-size`.
+fn options() -> ClientOptions {
+    #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+    let mut options = ClientOptions::new();
+    #[cfg(feature = "deflate")]
+    if let (Some(deflate), Some(&(min_size, autobahn_offer))) =
+        (&mut options.config.deflate, DEFLATE.get())
+    {
+        if let Some(min_size) = min_size {
+            deflate.min_size = min_size;
+        }
+        if autobahn_offer {
+            deflate.client_no_context_takeover = true;
+            deflate.client_max_window_bits = 15;
+        }
+    }
+    options
 }
 
 /// Limits raised for section 9 (messages up to 16 MiB, echoed whole).
@@ -146,19 +196,19 @@ mod blocking_run {
     use std::time::Instant;
 
     use rfc6455::blocking::{self, Error, WebSocket};
-    use rfc6455::handshake::{ClientOptions, Target};
+    use rfc6455::handshake::Target;
     use rfc6455::Message;
 
     use super::{
-        config, parse_case_count, report, reports_updated, run_case_url, update_reports_url, Args,
-        End,
+        config, options, parse_case_count, report, reports_updated, run_case_url,
+        update_reports_url, Args, End,
     };
 
     fn open(url: &str) -> Result<WebSocket<TcpStream>, Error> {
         let target = Target::parse(url)?;
         let stream = TcpStream::connect((target.host.trim_matches(['[', ']']), target.port))?;
         stream.set_nodelay(true)?;
-        let (ws, _response) = blocking::client(url, ClientOptions::new(), stream, config())?;
+        let (ws, _response) = blocking::client(url, options(), stream, config())?;
         ws.with_timers()
     }
 
@@ -215,19 +265,17 @@ mod blocking_run {
 mod tokio_run {
     use std::time::Instant;
 
-    use rfc6455::handshake::ClientOptions;
     use rfc6455::tokio::{Error, WebSocket};
     use rfc6455::Message;
     use tokio::net::TcpStream;
 
     use super::{
-        config, parse_case_count, report, reports_updated, run_case_url, update_reports_url, Args,
-        End,
+        config, options, parse_case_count, report, reports_updated, run_case_url,
+        update_reports_url, Args, End,
     };
 
     async fn open(url: &str) -> Result<WebSocket<TcpStream>, Error> {
-        let (ws, _response) =
-            rfc6455::tokio::connect_with(url, ClientOptions::new(), config()).await?;
+        let (ws, _response) = rfc6455::tokio::connect_with(url, options(), config()).await?;
         Ok(ws)
     }
 
@@ -294,6 +342,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    DEFLATE.get_or_init(|| (args.deflate_min_size, args.autobahn_offer));
     let outcome = if args.blocking {
         blocking_run::run(&args)
     } else {

@@ -69,7 +69,8 @@
 //!
 //! # Log
 //!
-//! One line per HTTP request, connect, close (with its code) and error.
+//! One line per HTTP request, connect (with the negotiated extension),
+//! close (with its code) and error.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -140,7 +141,10 @@ async fn main() -> std::io::Result<()> {
             let _ = stream.set_nodelay(true);
             match handshake(stream, peer).await {
                 Ok(Some(ws)) => {
-                    println!("connect {peer}");
+                    match ws.negotiated().extension_name() {
+                        Some(extension) => println!("connect {peer} {extension}"),
+                        None => println!("connect {peer}"),
+                    }
                     let end = chat(ws, peer, &room).await;
                     println!("{end}");
                 }
@@ -230,12 +234,17 @@ async fn handshake_inner(
         let _ = stream.shutdown().await;
         return Ok(None);
     }
-    stream.write_all(&request.accept(&Accept::new())?).await?;
-    let mut conn = Connection::new(Role::Server, config);
+    // permessage-deflate as `config.handshake.deflate` says (on by
+    // default, so a browser tab gets compressed frames).
+    let (reply, negotiated) = request.accept_negotiated(&Accept::new(), &config.handshake)?;
+    stream.write_all(&reply).await?;
+    let mut conn = negotiated.install(Connection::new(Role::Server, config));
     // Frames the client sent right behind its request belong to the
     // connection, before anything read later.
     conn.receive(handshake.leftover());
-    Ok(Some(WebSocket::from_connection(stream, conn)))
+    Ok(Some(
+        WebSocket::from_connection(stream, conn).with_negotiated(negotiated),
+    ))
 }
 
 /// Headers of the small plain-text answers. Every answer closes the

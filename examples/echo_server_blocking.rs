@@ -6,6 +6,9 @@
 //!
 //! Every text and binary message comes back as it was sent. Limits are
 //! raised to 64 MiB so the Autobahn testsuite's large-message cases run.
+//! permessage-deflate is accepted when offered (the adapter's default);
+//! `--deflate-min-size N` sets the size under which messages are sent
+//! uncompressed (default 32).
 
 use std::net::{TcpListener, TcpStream};
 use std::thread;
@@ -14,17 +17,45 @@ use rfc6455::blocking::{self, Error};
 use rfc6455::handshake::Accept;
 use rfc6455::{Config, Message};
 
-fn config() -> Config {
+/// permessage-deflate is negotiated through the adapter's default
+/// (`config.handshake.deflate`); `deflate_min_size` overrides the size
+/// under which messages go uncompressed.
+fn config(deflate_min_size: Option<usize>) -> Config {
     let mut config = Config::default();
     config.max_message_size = 64 << 20;
     config.max_frame_size = 64 << 20;
     config.max_write_buffer = 128 << 20;
+    #[cfg(feature = "deflate")]
+    if let (Some(deflate), Some(min_size)) = (&mut config.handshake.deflate, deflate_min_size) {
+        deflate.min_size = min_size;
+    }
+    #[cfg(not(feature = "deflate"))]
+    let _ = deflate_min_size;
     config
 }
 
-fn serve(stream: TcpStream) -> Result<(), Error> {
+/// The command line: `[ADDR] [--deflate-min-size N]`.
+fn parse_args() -> Result<(String, Option<usize>), String> {
+    let mut addr = None;
+    let mut min_size = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--deflate-min-size" => {
+                let n = args.next().and_then(|n| n.parse().ok());
+                min_size = Some(n.ok_or("--deflate-min-size needs a number of bytes")?);
+            }
+            _ if arg.starts_with('-') || addr.is_some() => {
+                return Err(format!("usage: ADDR [--deflate-min-size N], got {arg}"))
+            }
+            _ => addr = Some(arg),
+        }
+    }
+    Ok((addr.unwrap_or_else(|| "127.0.0.1:9001".into()), min_size))
+}
+
+fn serve(stream: TcpStream, config: Config) -> Result<(), Error> {
     stream.set_nodelay(true)?;
-    let config = config();
     stream.set_read_timeout(Some(config.handshake.timeout))?;
     let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new()))?.with_timers()?;
     while let Some(message) = ws.read()? {
@@ -41,9 +72,8 @@ fn serve(stream: TcpStream) -> Result<(), Error> {
 }
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9001".into());
+    let (addr, deflate_min_size) = parse_args()
+        .map_err(|usage| std::io::Error::new(std::io::ErrorKind::InvalidInput, usage))?;
     let listener = TcpListener::bind(&addr)?;
     println!(
         "echo server (blocking) listening on ws://{}",
@@ -61,7 +91,8 @@ fn main() -> std::io::Result<()> {
             .peer_addr()
             .map_or_else(|_| "unknown".into(), |a| a.to_string());
         println!("connect {peer}");
-        thread::spawn(move || match serve(stream) {
+        let config = config(deflate_min_size);
+        thread::spawn(move || match serve(stream, config) {
             Ok(()) => println!("closed {peer}"),
             Err(error) => println!("error {peer}: {error}"),
         });

@@ -9,6 +9,7 @@ of fuzz_targets/<target>.rs); rerun this after changing a layout:
 
 import os
 import struct
+import zlib
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -129,6 +130,76 @@ read_path(
     plan=bytes([1, 2]),
     extension=0x03,
 )
+
+# permessage-deflate (settings byte 6, bit 1; bits 2-4 window 9 + n; 7
+# compress everything): DEFLATE with the 00 00 ff ff tail stripped.
+def deflate(data, bits=12):
+    c = zlib.compressobj(6, zlib.DEFLATED, -bits)
+    out = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]
+
+
+DEFLATE_12 = 0x02 | (3 << 2)  # 12-bit windows, the default threshold
+DEFLATE_ALL = DEFLATE_12 | 0x80  # and every message compressed
+# RFC 7692 section 7.2.3.1: "Hello", compressed.
+hello_deflated = bytes([0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00])
+read_path(
+    "deflate-hello-echo-server",
+    SERVER | 0x10,
+    bytes([0xC1, 0x80 | len(hello_deflated)] + KEY) + mask(hello_deflated, KEY) + hello_masked,
+    extension=DEFLATE_ALL,
+)
+# Section 7.2.3.3: a compressed message in two fragments, RSV1 on the first.
+read_path(
+    "deflate-fragments-to-client",
+    CLIENT | 0x10,
+    bytes([0x41, 0x03, 0xF2, 0x48, 0xCD]) + frame(0x9, b"p") + bytes([0x80, 0x04, 0xC9, 0xC9, 0x07, 0x00]),
+    plan=bytes([2, 5]),
+    extension=DEFLATE_ALL,
+)
+json_like = b'{"type":"message","from":"alice","text":"hello hello hello"}'
+read_path(
+    "deflate-context-takeover-streaming",
+    CLIENT | 0x02 | 0x10,
+    bytes([0xC1, len(deflate(json_like))]) + deflate(json_like)
+    + bytes([0xC1, len(deflate(json_like * 2))]) + deflate(json_like * 2),
+    plan=bytes([0x23, 0x3F]),
+    extension=DEFLATE_12,
+)
+# A corrupt stream (1007) and a compressed bit on a control frame (1002).
+read_path(
+    "deflate-corrupt",
+    SERVER | 0x10,
+    bytes([0xC1, 0x83] + KEY) + mask(b"\xff\xff\xff", KEY),
+    extension=DEFLATE_12,
+)
+read_path("deflate-rsv1-ping", CLIENT, bytes([0xC9, 0x00]), extension=DEFLATE_12)
+
+
+# --- deflate_negotiation: a client and a server configuration byte (bits
+# 0-2 server window 8 + n, 3-5 client window 8 + n, 6-7 no context
+# takeover), then a Sec-WebSocket-Extensions value.
+def negotiation(name, value, client=0x24, server=0x24):
+    write("deflate_negotiation", name, bytes([client, server]) + value)
+
+
+negotiation("browser", b"permessage-deflate; client_max_window_bits")
+negotiation("default-offer", b"permessage-deflate; server_max_window_bits=12; client_max_window_bits=12")
+negotiation(
+    "autobahn-13-7",
+    b"permessage-deflate; client_no_context_takeover; client_max_window_bits=9, "
+    b"permessage-deflate; client_no_context_takeover, permessage-deflate",
+    server=0x47,
+)
+negotiation(
+    "invalid-then-valid",
+    b'permessage-deflate; server_max_window_bits=16, permessage-deflate; x=1, '
+    b'permessage-deflate; server_max_window_bits="10"; server_no_context_takeover',
+)
+negotiation("duplicate", b"permessage-deflate; client_no_context_takeover; client_no_context_takeover")
+negotiation("window-8", b"permessage-deflate; server_max_window_bits=8; client_max_window_bits=8", client=0x00)
+negotiation("other-extensions", b"x-webkit-deflate-frame, foo; bar=baz, PerMessage-Deflate", client=0xFF, server=0x3F)
 
 # --- handshake_request: a settings byte, a chunk plan, the request.
 def request(name, text, settings=0, plan=b""):

@@ -3,6 +3,8 @@
 
     autobahn_compare.py --expected autobahn/expected-results.json \\
         [--include GLOB]... [--exclude GLOB]... NAME=REPORT_DIR...
+    autobahn_compare.py --expected autobahn/expected-results.json \\
+        --run NAME=REPORT_DIR [--include GLOB]... [--exclude GLOB]... ...
 
 Each NAME=REPORT_DIR is one run: REPORT_DIR holds the `index.json` that
 kosoku (or the original testsuite) wrote, `{agent: {case id: {"behavior",
@@ -17,8 +19,10 @@ with its reason. A case that does better than its exception says also counts
 as a mismatch, so the file stays accurate.
 
 The cases a run must report are computed from kosoku's own case index and
-the same --include/--exclude globs given to kosoku (default: sections 1-10,
-every case), so a case that is missing from a report fails too.
+the same --include/--exclude globs given to kosoku (default: sections 1-13,
+every case), so a case that is missing from a report fails too. In the
+first form the globs apply to every run; in the second, each `--run` takes
+the globs that follow it (runs may select different cases).
 
 Prints the verdict counts of each run, the cases that do not match, and ends
 with `N passed, N failed` (cases matching / not matching, over all runs).
@@ -27,7 +31,6 @@ Exits 0 only when every case of every run matches.
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import json
 import sys
@@ -44,7 +47,8 @@ CLOSE_BEHAVIORS = (
     "FAILED BY CLIENT",
 )
 ALLOWED_EXCEPTIONS = {"NON-STRICT", "INFORMATIONAL"}
-SECTIONS = range(1, 11)
+# Every section kosoku has: 1-10, and 12-13 (permessage-deflate).
+SECTIONS = range(1, 14)
 
 
 def sort_key(case_id: str) -> list[int]:
@@ -170,21 +174,46 @@ def compare_run(
     return total - failed, failed
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--expected", type=Path, required=True)
-    parser.add_argument("--include", action="append", default=[], metavar="GLOB")
-    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB")
-    parser.add_argument("runs", nargs="+", metavar="NAME=REPORT_DIR")
-    args = parser.parse_args()
+def parse_runs(argv: list[str]) -> tuple[Path, list[tuple[str, list[str], list[str]]]]:
+    """The expected-results path and the runs, each with its include and
+    exclude globs, from either command-line form (see the module doc)."""
+    usage = __doc__.split("\n\n")[1]
+    expected = None
+    shared: tuple[list[str], list[str]] = ([], [])
+    runs: list[tuple[str, list[str], list[str]]] = []
+    # Globs after a `--run` belong to it; others to every positional run.
+    current = shared
+    args = iter(argv)
+    for arg in args:
+        if arg in ("--expected", "--include", "--exclude", "--run"):
+            value = next(args, None)
+            if value is None:
+                sys.exit(f"{arg} needs a value\n{usage}")
+            if arg == "--expected":
+                expected = Path(value)
+            elif arg == "--run":
+                current = ([], [])
+                runs.append((value, *current))
+            else:
+                current[0 if arg == "--include" else 1].append(value)
+        elif arg.startswith("-"):
+            sys.exit(f"unknown option {arg}\n{usage}")
+        else:
+            runs.append((arg, shared[0], shared[1]))
+    if expected is None or not runs:
+        sys.exit(usage)
+    return expected, runs
 
-    expected = load_expected(args.expected)
-    selection = selected_cases(args.include, args.exclude)
+
+def main() -> int:
+    expected_path, runs = parse_runs(sys.argv[1:])
+    expected = load_expected(expected_path)
     passed = failed = 0
-    for run in args.runs:
+    for run, includes, excludes in runs:
         name, sep, directory = run.partition("=")
         if not sep:
-            parser.error(f"{run!r}: expected NAME=REPORT_DIR")
+            sys.exit(f"{run!r}: expected NAME=REPORT_DIR")
+        selection = selected_cases(includes, excludes)
         p, f = compare_run(name, Path(directory), expected, selection)
         passed += p
         failed += f

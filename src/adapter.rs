@@ -3,7 +3,8 @@
 use std::io;
 
 use crate::handshake::{
-    response, Accept, BuildError, Incoming, Request, RequestError, ResponseError,
+    response, Accept, BuildError, HandshakeConfig, Incoming, Negotiated, Request, RequestError,
+    ResponseError,
 };
 use crate::UsageError;
 
@@ -81,10 +82,16 @@ impl Rejection {
 }
 
 /// A server's answer to a complete handshake request: the bytes to write
-/// back, and whether the WebSocket goes on after them. A plain HTTP request
-/// gets 400; parameters the application chose that the handshake cannot
-/// send (a subprotocol the client did not offer) get 500.
-pub(crate) fn answer<F>(incoming: Incoming, decide: F) -> (Vec<u8>, Result<(), Error>)
+/// back, and whether the WebSocket goes on after them, with the extensions
+/// to install (negotiated by [`Request::accept_negotiated`] under
+/// `config`). A plain HTTP request gets 400; parameters the application
+/// chose that the handshake cannot send (a subprotocol the client did not
+/// offer) get 500.
+pub(crate) fn answer<F>(
+    incoming: Incoming,
+    config: &HandshakeConfig,
+    decide: F,
+) -> (Vec<u8>, Result<Negotiated, Error>)
 where
     F: FnOnce(&Request) -> Result<Accept, Rejection>,
 {
@@ -97,7 +104,9 @@ where
         }
     };
     let outcome = match decide(&request) {
-        Ok(accept) => request.accept(&accept).map(|bytes| (bytes, Ok(()))),
+        Ok(accept) => request
+            .accept_negotiated(&accept, config)
+            .map(|(bytes, negotiated)| (bytes, Ok(negotiated))),
         Err(rejection) => rejection
             .to_response()
             .map(|bytes| (bytes, Err(Error::Refused(rejection.status)))),

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::adapter::{Error, Rejection};
 use crate::handshake::{
-    Accept, ClientHandshake, ClientOptions, Request, Response, ServerHandshake,
+    Accept, ClientHandshake, ClientOptions, Negotiated, Request, Response, ServerHandshake,
 };
 use crate::{CloseCode, Config, Connection, Message, Role};
 
@@ -73,10 +73,11 @@ pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
     set_read_timeout: Option<SetReadTimeout<S>>,
+    negotiated: Negotiated,
 }
 
-/// Connects to a `ws://` URL over TCP, with the default configuration. The
-/// core's timers are on.
+/// Connects to a `ws://` URL over TCP, with the default configuration
+/// (permessage-deflate offered). The core's timers are on.
 pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
     let handshake = ClientHandshake::new(url, ClientOptions::new())?;
     if handshake.target().secure {
@@ -97,6 +98,12 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
 }
 
 /// Runs the client handshake for `url` over a stream the caller opened.
+///
+/// permessage-deflate is offered as `options.config.deflate` says (by
+/// default it is); what the server agreed to is installed in the
+/// connection and shown by [`Response::negotiated`] and
+/// [`WebSocket::negotiated`]. `config.handshake` is not used: a client's
+/// handshake settings are in `options`.
 pub fn client<S: Read + Write>(
     url: &str,
     options: ClientOptions,
@@ -124,13 +131,16 @@ fn handshake_client<S: Read + Write>(
             break response;
         }
     };
-    let mut conn = Connection::new(Role::Client, config);
+    let negotiated = response.negotiated().clone();
+    let mut conn = negotiated.install(Connection::new(Role::Client, config));
     conn.receive(handshake.leftover());
-    Ok((WebSocket::from_connection(stream, conn), response))
+    let ws = WebSocket::from_connection(stream, conn).with_negotiated(negotiated);
+    Ok((ws, response))
 }
 
 /// Accepts a WebSocket on a stream with the default configuration,
-/// whatever subprotocols the client offers (none is chosen).
+/// whatever subprotocols the client offers (none is chosen), and
+/// permessage-deflate when the client offers it.
 ///
 /// To bound the handshake in time, give the stream a read timeout first
 /// (`TcpStream::set_read_timeout`, e.g. to
@@ -143,6 +153,11 @@ pub fn accept<S: Read + Write>(stream: S) -> Result<WebSocket<S>, Error> {
 
 /// Accepts a WebSocket on a stream, letting `decide` see the request and
 /// accept it (choosing a subprotocol, adding headers) or refuse it.
+///
+/// Extensions are negotiated as [`Request::accept_negotiated`] says:
+/// permessage-deflate under `config.handshake.deflate` (on by default;
+/// `None` declines it), unless `decide` lists extensions itself, which are
+/// then sent as they are. [`WebSocket::negotiated`] shows the outcome.
 pub fn accept_with<S, F>(mut stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
 where
     S: Read + Write,
@@ -164,13 +179,13 @@ where
             }
         }
     };
-    let (reply, outcome) = crate::adapter::answer(incoming, decide);
+    let (reply, outcome) = crate::adapter::answer(incoming, &config.handshake, decide);
     stream.write_all(&reply)?;
     stream.flush()?;
-    outcome?;
-    let mut conn = Connection::new(Role::Server, config);
+    let negotiated = outcome?;
+    let mut conn = negotiated.install(Connection::new(Role::Server, config));
     conn.receive(handshake.leftover());
-    Ok(WebSocket::from_connection(stream, conn))
+    Ok(WebSocket::from_connection(stream, conn).with_negotiated(negotiated))
 }
 
 /// Reads during the handshake: a read timeout on the stream ends it.
@@ -195,13 +210,32 @@ impl<S: Read + Write> WebSocket<S> {
     /// Wraps a stream whose opening handshake was done elsewhere (by an HTTP
     /// server, say), with a connection in the negotiated role. Bytes the
     /// other code read past the handshake go to [`Connection::receive`]
-    /// first.
+    /// first, and a negotiated extension must be installed in `conn`
+    /// already ([`Negotiated::install`]).
     pub fn from_connection(stream: S, conn: Connection) -> Self {
         WebSocket {
             stream,
             conn,
             set_read_timeout: None,
+            negotiated: Negotiated::default(),
         }
+    }
+
+    /// Records what the handshake negotiated, for
+    /// [`negotiated`](Self::negotiated) to report; the codec itself must
+    /// be in the connection already.
+    #[must_use]
+    pub fn with_negotiated(mut self, negotiated: Negotiated) -> Self {
+        self.negotiated = negotiated;
+        self
+    }
+
+    /// The extensions the opening handshake agreed on, e.g.
+    /// `ws.negotiated().extension_name() == Some("permessage-deflate")`.
+    /// Empty for a socket made with [`from_connection`](Self::from_connection)
+    /// unless [`with_negotiated`](Self::with_negotiated) recorded them.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
     }
 
     /// Honours the core's timers (close timeout, keepalive) with read

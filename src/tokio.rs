@@ -57,17 +57,18 @@ use ::tokio::time::{Instant, Sleep};
 
 pub use crate::adapter::{Error, Rejection};
 use crate::handshake::{
-    Accept, ClientHandshake, ClientOptions, Request, Response, ServerHandshake,
+    Accept, ClientHandshake, ClientOptions, Negotiated, Request, Response, ServerHandshake,
 };
 use crate::{CloseCode, Config, Connection, Event, Message, Role, Sender, UsageError, WriteNow};
 
-/// Connects to a `ws://` URL over TCP with the default configuration.
+/// Connects to a `ws://` URL over TCP with the default configuration
+/// (permessage-deflate offered).
 pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
     connect_with(url, ClientOptions::new(), Config::default()).await
 }
 
 /// Connects to a `ws://` URL over TCP with handshake options and a
-/// configuration.
+/// configuration; see [`client`] for the extensions.
 pub async fn connect_with(
     url: &str,
     options: ClientOptions,
@@ -87,6 +88,12 @@ pub async fn connect_with(
 }
 
 /// Runs the client handshake for `url` over a stream the caller opened.
+///
+/// permessage-deflate is offered as `options.config.deflate` says (by
+/// default it is); what the server agreed to is installed in the
+/// connection and shown by [`Response::negotiated`] and
+/// [`WebSocket::negotiated`]. `config.handshake` is not used: a client's
+/// handshake settings are in `options`.
 pub async fn client<S>(
     url: &str,
     options: ClientOptions,
@@ -144,13 +151,15 @@ where
             break response;
         }
     };
-    let mut conn = Connection::new(Role::Client, config);
+    let negotiated = response.negotiated().clone();
+    let mut conn = negotiated.install(Connection::new(Role::Client, config));
     conn.receive(handshake.leftover());
-    Ok((WebSocket::from_connection(stream, conn), response))
+    let ws = WebSocket::from_connection(stream, conn).with_negotiated(negotiated);
+    Ok((ws, response))
 }
 
 /// Accepts a WebSocket with the default configuration, choosing no
-/// subprotocol.
+/// subprotocol, with permessage-deflate when the client offers it.
 pub async fn accept<S>(stream: S) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -160,6 +169,11 @@ where
 
 /// Accepts a WebSocket, letting `decide` see the typed request and accept it
 /// (subprotocol, extra headers) or refuse it (status, body).
+///
+/// Extensions are negotiated as [`Request::accept_negotiated`] says:
+/// permessage-deflate under `config.handshake.deflate` (on by default;
+/// `None` declines it), unless `decide` lists extensions itself, which are
+/// then sent as they are. [`WebSocket::negotiated`] shows the outcome.
 pub async fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -200,16 +214,19 @@ where
             }
         }
     };
-    let (reply, outcome) = crate::adapter::answer(incoming, decide);
+    let (reply, outcome) = crate::adapter::answer(incoming, &config.handshake, decide);
     stream.write_all(&reply).await?;
     stream.flush().await?;
-    if let Err(error) = outcome {
-        let _ = stream.shutdown().await;
-        return Err(error);
-    }
-    let mut conn = Connection::new(Role::Server, config);
+    let negotiated = match outcome {
+        Ok(negotiated) => negotiated,
+        Err(error) => {
+            let _ = stream.shutdown().await;
+            return Err(error);
+        }
+    };
+    let mut conn = negotiated.install(Connection::new(Role::Server, config));
     conn.receive(handshake.leftover());
-    Ok(WebSocket::from_connection(stream, conn))
+    Ok(WebSocket::from_connection(stream, conn).with_negotiated(negotiated))
 }
 
 /// What `read` returns for an event: an owned copy of a message, ping,
@@ -289,6 +306,8 @@ struct Inner<S> {
     /// already buffered: the next `send` may leave its bytes queued for the
     /// read after it, which writes them before it waits for input.
     reply_may_wait: bool,
+    /// What the handshake agreed on, for [`WebSocket::negotiated`].
+    negotiated: Negotiated,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
@@ -473,7 +492,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Wraps a stream whose opening handshake was done elsewhere (by hyper
     /// or axum, say), with a connection in the negotiated role. Bytes the
     /// other code read past the handshake go to [`Connection::receive`]
-    /// first.
+    /// first, and a negotiated extension must be installed in `conn`
+    /// already ([`Negotiated::install`]).
     pub fn from_connection(stream: S, conn: Connection) -> Self {
         WebSocket {
             inner: Inner {
@@ -484,8 +504,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 shut_down: false,
                 failure: None,
                 reply_may_wait: false,
+                negotiated: Negotiated::default(),
             },
         }
+    }
+
+    /// Records what the handshake negotiated, for
+    /// [`negotiated`](Self::negotiated) to report; the codec itself must
+    /// be in the connection already.
+    #[must_use]
+    pub fn with_negotiated(mut self, negotiated: Negotiated) -> Self {
+        self.inner.negotiated = negotiated;
+        self
+    }
+
+    /// The extensions the opening handshake agreed on, e.g.
+    /// `ws.negotiated().extension_name() == Some("permessage-deflate")`.
+    /// Empty for a socket made with [`from_connection`](Self::from_connection)
+    /// unless [`with_negotiated`](Self::with_negotiated) recorded them.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.inner.negotiated
     }
 
     /// The next message; `Ok(None)` once the close handshake is over and the

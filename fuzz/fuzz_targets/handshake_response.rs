@@ -57,7 +57,10 @@ impl Setup {
             offer_extension: settings & 4 != 0,
             eof: settings & 8 != 0,
             default_head_size: settings >> 4 & 3 == 0,
+            // No automatic permessage-deflate offer: the extension checks
+            // here are by name (deflate_negotiation covers the rest).
             config: HandshakeConfig::default()
+                .deflate(None)
                 .max_head_size(HEAD[usize::from(settings >> 4 & 3)])
                 .max_body_size(BODY[usize::from(settings >> 6)]),
         }

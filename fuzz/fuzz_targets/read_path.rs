@@ -2,7 +2,9 @@
 //!
 //! The input chooses the role, the configuration (streaming, receive buffer
 //! size, limits, automatic replies, keepalive), an extension (a toy one
-//! that claims reserved bits and expands, or fails on, what it decodes),
+//! that claims reserved bits and expands, or fails on, what it decodes, or
+//! permessage-deflate with input-chosen parameters, negotiated as the
+//! handshake does),
 //! what the application does (echo what it receives, close after some
 //! event), how the wire bytes are cut into pieces, and whether each piece
 //! goes in through `receive` or `receive_buffer` + `commit`. Checked:
@@ -30,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
+use rfc6455::deflate::DeflateConfig;
 use rfc6455::extension::{Extension, ExtensionError};
 use rfc6455::frame::{FrameHeader, OpCode};
 use rfc6455::{
@@ -63,6 +66,8 @@ struct Setup {
     /// Seed of the client's mask keys.
     seed: u8,
     extension: Option<Toy>,
+    /// permessage-deflate, when the toy is off.
+    deflate: Option<DeflateConfig>,
 }
 
 /// A toy extension claiming `bits`. Out: XOR with 0x55. In (on messages
@@ -153,6 +158,10 @@ impl Setup {
     /// 6. bit 0 the toy extension; 1-2 its expansion (0 to 3 copies); 3-4
     ///    the bits it claims (RSV1, RSV2, RSV3, all); 5 it ignores its room;
     ///    6 it fails on 0xEE; 7 it refuses binary messages.
+    ///    Without the toy (bit 0 clear), bit 1 installs permessage-deflate:
+    ///    bits 2-4 its window bits (9 + n, at most 15) both ways, 5
+    ///    server_no_context_takeover, 6 client_no_context_takeover, 7
+    ///    compress every message (threshold 0, else the default 32).
     fn new(bytes: [u8; 7]) -> Setup {
         const FRAME: [usize; 8] = [0, 1, 125, 126, 1000, 0xFFFF, 0x1_0000, 1 << 20];
         const MESSAGE: [usize; 8] = [0, 1, 125, 126, 1000, 0x1_0000, 0x1_0001, 1 << 20];
@@ -193,16 +202,54 @@ impl Setup {
                 reject_byte: bit(extension, 6),
                 reject_binary: bit(extension, 7),
             }),
+            deflate: (!bit(extension, 0) && bit(extension, 1)).then(|| {
+                let bits = (9 + (extension >> 2 & 7)).min(15);
+                DeflateConfig {
+                    server_max_window_bits: bits,
+                    client_max_window_bits: bits,
+                    server_no_context_takeover: bit(extension, 5),
+                    client_no_context_takeover: bit(extension, 6),
+                    min_size: if bit(extension, 7) { 0 } else { 32 },
+                    ..DeflateConfig::default()
+                }
+            }),
         }
     }
 
-    fn connection(&self, role: Role, config: Config, extension: Option<Toy>) -> Connection {
+    /// The reserved bits the extension claims.
+    fn claimed(&self) -> u8 {
+        match (self.extension, &self.deflate) {
+            (Some(toy), _) => toy.bits,
+            (None, Some(_)) => 0b100,
+            (None, None) => 0,
+        }
+    }
+
+    /// A connection in `role` with the input's extension: the toy (or its
+    /// inverse, for the peer), or permessage-deflate as the handshake
+    /// would agree it for `role` (both roles from one negotiation, so the
+    /// peer reads what this side writes).
+    fn connection(&self, role: Role, config: Config, peer: bool) -> Connection {
         let rng = rand::rngs::StdRng::seed_from_u64(u64::from(self.seed));
         let conn = Connection::with_rng(role, config, Box::new(rng));
-        match extension {
-            Some(extension) => conn.with_extension(Box::new(extension)),
-            None => conn,
+        if let Some(toy) = self.extension {
+            let toy = if peer { toy.inverse() } else { toy };
+            return conn.with_extension(Box::new(toy));
         }
+        let Some(deflate) = &self.deflate else {
+            return conn;
+        };
+        let server = deflate
+            .accept_offer(&deflate.offer())
+            .expect("a configuration accepts its own offer");
+        let agreement = match role {
+            Role::Server => server,
+            Role::Client => deflate
+                .accept_response(&[server.response().clone()])
+                .expect("a configuration accepts the answer to its own offer")
+                .expect("the answer accepts permessage-deflate"),
+        };
+        conn.with_extension(Box::new(agreement.into_extension()))
     }
 }
 
@@ -443,7 +490,7 @@ fn tick(setup: &Setup, conn: &mut Connection, app: &mut App, now: &mut Instant, 
 
 /// Runs the connection over `wire`, cut per `plan` (whole when empty).
 fn run(setup: &Setup, plan: &[u8], wire: &[u8]) -> App {
-    let mut conn = setup.connection(setup.role, setup.config.clone(), setup.extension);
+    let mut conn = setup.connection(setup.role, setup.config.clone(), false);
     let mut app = App::default();
     let mut now = Instant::now();
     if setup.close_after == Some(0) {
@@ -510,7 +557,7 @@ fn is_subsequence<T: PartialEq>(needles: &[T], haystack: &[T]) -> bool {
 /// connection of the other role.
 fn check_wire(setup: &Setup, app: &App) {
     // Frame by frame.
-    let claimed = setup.extension.map_or(0, |toy| toy.bits);
+    let claimed = setup.claimed();
     let mut at = &app.wire[..];
     while !at.is_empty() {
         let (header, len) = FrameHeader::parse(at)
@@ -548,7 +595,7 @@ fn check_wire(setup: &Setup, app: &App) {
     config.auto_close_reply = false;
     config.max_message_size = usize::MAX;
     config.max_fragments = usize::MAX;
-    let mut peer = setup.connection(peer_role, config, setup.extension.map(Toy::inverse));
+    let mut peer = setup.connection(peer_role, config, true);
     peer.receive(&app.wire);
     let mut messages = Vec::new();
     let mut pings = Vec::new();
@@ -615,7 +662,7 @@ fn same_error(setup: &Setup, a: &Option<Error>, b: &Option<Error>) -> bool {
             ))
         )
     };
-    a == b || setup.extension.is_some() && decoding(a) && decoding(b)
+    a == b || setup.claimed() != 0 && decoding(a) && decoding(b)
 }
 
 fuzz_target!(|input: &[u8]| {

@@ -9,6 +9,14 @@
 //! - [`PerMessageDeflate`]: the [`Extension`](crate::extension::Extension)
 //!   a [`Connection`](crate::Connection) runs every data message through.
 //!
+//! The opening handshake does all of this by default
+//! ([`HandshakeConfig::deflate`](crate::handshake::HandshakeConfig::deflate),
+//! ending in a [`Negotiated`](crate::handshake::Negotiated) whose
+//! `install` puts the codec in the connection), and so do both adapters;
+//! the calls below are for code that negotiates by itself, such as a hyper
+//! or axum server reading `Sec-WebSocket-Extensions` with
+//! [`parse_extensions`](crate::handshake::parse_extensions).
+//!
 //! Compression goes through `flate2` with its zlib-rs backend: pure Rust,
 //! and, unlike miniz_oxide, able to compress with the windows below 32 KiB
 //! that `*_max_window_bits` negotiates.

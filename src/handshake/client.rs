@@ -8,6 +8,7 @@ use super::head::{parse_response, HeadError, HeadReader, ResponseHead};
 use super::headers::{
     check_extra_header, excerpt, is_token, split_list, trim_ows, write_header, Headers,
 };
+use super::negotiated::Negotiated;
 use super::target::Target;
 use super::{derive_accept_key, generate_key};
 
@@ -27,12 +28,18 @@ pub struct ClientOptions {
     /// Subprotocols to offer, in order of preference; each must be a token,
     /// and none may repeat.
     pub protocols: Vec<String>,
-    /// Extensions to offer, in order of preference.
+    /// Extensions to offer, in order of preference, besides the
+    /// permessage-deflate offer built from
+    /// [`config.deflate`](HandshakeConfig::deflate), which comes after
+    /// them. Offering `permessage-deflate` here replaces that automatic
+    /// offer: the response is then only checked by name, and running the
+    /// extension is up to the application.
     pub extensions: Vec<ExtensionOffer>,
     /// Extra request headers, e.g. `Origin`, `Authorization`, `Cookie`.
     /// Headers the handshake writes itself cannot be given here.
     pub headers: Vec<(String, String)>,
-    /// Limits for reading the response.
+    /// Limits for reading the response, and the permessage-deflate
+    /// settings to offer ([`HandshakeConfig::deflate`], on by default).
     pub config: HandshakeConfig,
 }
 
@@ -82,9 +89,12 @@ impl ClientOptions {
 /// 3. [`receive`](Self::receive) each chunk read from the server until it
 ///    returns `Ok(Some(response))` or `Err(_)`; `Ok(None)` means "read
 ///    more". At end of stream call [`receive_eof`](Self::receive_eof) instead.
-/// 4. On success, hand [`into_leftover`](Self::into_leftover) (bytes the
-///    server sent after its 101 head, such as its first frames) to the
-///    WebSocket connection.
+/// 4. On success, install what was negotiated in the WebSocket
+///    connection ([`Response::negotiated`], then [`Negotiated::install`]:
+///    with permessage-deflate on, which it is by default, the server may
+///    compress its first frame), and hand
+///    [`into_leftover`](Self::into_leftover) (bytes the server sent after
+///    its 101 head, such as its first frames) to it.
 ///
 /// A non-101 response is a refusal. Its body is collected first, up to
 /// `Content-Length` or, without one, until end of stream (bounded by
@@ -104,6 +114,10 @@ pub struct ClientHandshake {
     request: Vec<u8>,
     protocols: Vec<String>,
     extension_names: Vec<String>,
+    /// The permessage-deflate settings offered, when the handshake made
+    /// the offer itself and so checks the answer.
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateConfig>,
     config: HandshakeConfig,
     state: State,
 }
@@ -129,6 +143,7 @@ pub struct Response {
     headers: Headers,
     protocol: Option<String>,
     extensions: Vec<ExtensionOffer>,
+    negotiated: Negotiated,
     body: Vec<u8>,
 }
 
@@ -158,6 +173,12 @@ impl Response {
     /// we offered by name). Always empty for a refusal.
     pub fn extensions(&self) -> &[ExtensionOffer] {
         &self.extensions
+    }
+
+    /// What the handshake agreed on, checked against the offer: install it
+    /// in the connection with [`Negotiated::install`]. Empty for a refusal.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
     }
 
     /// The body of a refusal; empty for a 101.
@@ -213,6 +234,19 @@ impl ClientHandshake {
         for extension in &options.extensions {
             extension.validate()?;
         }
+        // Without the feature nothing is appended.
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut extensions = options.extensions;
+        #[cfg(feature = "deflate")]
+        let deflate = options
+            .config
+            .deflate
+            .clone()
+            .filter(|_| !extensions.iter().any(crate::deflate::is_permessage_deflate));
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &deflate {
+            extensions.push(deflate.offer());
+        }
         for (name, value) in &options.headers {
             check_extra_header(name, value, RESERVED)?;
         }
@@ -228,8 +262,8 @@ impl ClientHandshake {
             let value = options.protocols.join(", ");
             write_header(&mut request, "Sec-WebSocket-Protocol", value.as_bytes());
         }
-        if !options.extensions.is_empty() {
-            let value = join_offers(&options.extensions);
+        if !extensions.is_empty() {
+            let value = join_offers(&extensions);
             write_header(&mut request, "Sec-WebSocket-Extensions", value.as_bytes());
         }
         for (name, value) in &options.headers {
@@ -243,7 +277,9 @@ impl ClientHandshake {
             key,
             request,
             protocols: options.protocols,
-            extension_names: options.extensions.into_iter().map(|e| e.name).collect(),
+            extension_names: extensions.into_iter().map(|e| e.name).collect(),
+            #[cfg(feature = "deflate")]
+            deflate,
             config: options.config,
             state: State::Head(reader),
         })
@@ -421,14 +457,34 @@ impl ClientHandshake {
                 name: excerpt(unoffered.name.as_bytes()),
             });
         }
+        let negotiated = self.negotiate(&extensions)?;
         Ok(Response {
             status: head.status,
             reason: head.reason,
             headers: head.headers,
             protocol,
             extensions,
+            negotiated,
             body: Vec::new(),
         })
+    }
+
+    /// Checks the accepted extensions against the permessage-deflate offer
+    /// this handshake made (RFC 7692 §5: a bad answer fails the
+    /// connection).
+    fn negotiate(&self, extensions: &[ExtensionOffer]) -> Result<Negotiated, ResponseError> {
+        let negotiated = Negotiated::plain(extensions.to_vec());
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &self.deflate {
+            let agreement = deflate
+                .accept_response(extensions)
+                .map_err(ResponseError::Deflate)?;
+            return Ok(Negotiated {
+                deflate: agreement,
+                ..negotiated
+            });
+        }
+        Ok(negotiated)
     }
 
     /// Starts collecting a refusal's body from `rest`, the bytes after its
@@ -446,6 +502,7 @@ impl ClientHandshake {
             headers: head.headers,
             protocol: None,
             extensions: Vec::new(),
+            negotiated: Negotiated::default(),
             body: Vec::new(),
         });
         if bodiless || response.headers.get("Transfer-Encoding").is_some() {
@@ -508,6 +565,7 @@ fn empty_response() -> Response {
         headers: Headers::default(),
         protocol: None,
         extensions: Vec::new(),
+        negotiated: Negotiated::default(),
         body: Vec::new(),
     }
 }

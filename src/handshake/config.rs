@@ -56,6 +56,25 @@ pub struct HandshakeConfig {
     /// Default 10 s: a real client sends its request at once, so this only
     /// cuts off peers that drip bytes to hold connections open.
     pub timeout: Duration,
+    /// permessage-deflate (RFC 7692) to negotiate: a client offers it, a
+    /// server accepts the first acceptable offer. `None` turns it off: a
+    /// client offers nothing, a server declines every offer.
+    ///
+    /// Default `Some(DeflateConfig::default())`: every browser offers
+    /// permessage-deflate, and text messages (JSON above all) shrink to a
+    /// fraction on the wire; see [`DeflateConfig`] for what a connection
+    /// then costs in memory.
+    ///
+    /// The adapters apply it; with the sans-IO types, a client's
+    /// [`ClientHandshake`](super::ClientHandshake) offers it and checks the
+    /// answer, and a server calls
+    /// [`Request::accept_negotiated`](super::Request::accept_negotiated).
+    /// Either way the connection runs the codec only once
+    /// [`Negotiated::install`](super::Negotiated::install) has put it in.
+    ///
+    /// [`DeflateConfig`]: crate::deflate::DeflateConfig
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for HandshakeConfig {
@@ -66,6 +85,8 @@ impl Default for HandshakeConfig {
             max_body_size: 64 * 1024,
             allowed_origins: None,
             timeout: Duration::from_secs(10),
+            #[cfg(feature = "deflate")]
+            deflate: Some(crate::deflate::DeflateConfig::default()),
         }
     }
 }
@@ -96,6 +117,14 @@ impl HandshakeConfig {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets [`deflate`](Self::deflate): `None` turns permessage-deflate off.
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn deflate(mut self, deflate: Option<crate::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
         self
     }
 
@@ -135,6 +164,8 @@ mod tests {
         assert_eq!(c.max_body_size, 64 * 1024);
         assert_eq!(c.allowed_origins, None);
         assert_eq!(c.timeout, Duration::from_secs(10));
+        #[cfg(feature = "deflate")]
+        assert_eq!(c.deflate, Some(crate::deflate::DeflateConfig::default()));
     }
 
     #[test]

@@ -210,6 +210,12 @@ pub enum ResponseError {
         /// The extension name received (shortened and escaped for display).
         name: String,
     },
+    /// The server's permessage-deflate response breaks RFC 7692 or does
+    /// not match the offer; the error names the parameter at fault
+    /// (RFC 7692 §5: the client fails the connection).
+    #[cfg(feature = "deflate")]
+    #[error("invalid permessage-deflate response: {0}")]
+    Deflate(#[source] crate::deflate::NegotiationError),
     /// The connection ended before a complete response arrived.
     #[error("connection closed before a complete handshake response arrived")]
     ConnectionClosed,
@@ -273,6 +279,17 @@ pub enum BuildError {
     #[error("extension `{name}` was not offered by the client")]
     ExtensionNotOffered {
         /// The extension name given.
+        name: String,
+    },
+    /// The application accepted an extension the connection needs a codec
+    /// for and that the handshake did not negotiate itself
+    /// (`permessage-deflate`: configure it with
+    /// [`super::HandshakeConfig::deflate`] instead).
+    #[error(
+        "extension `{name}` is negotiated by the handshake's configuration, not accepted by hand"
+    )]
+    ExtensionNeedsCodec {
+        /// The extension's name.
         name: String,
     },
     /// `accept` was called on a request that is not a WebSocket upgrade.

@@ -14,6 +14,12 @@
 //!   upgrade is answered with [`Request::accept`]; a plain HTTP request, or
 //!   a refusal, with [`response`]; an error with [`RequestError::response`].
 //!
+//! Extensions: [`HandshakeConfig::deflate`] (on by default) makes a client
+//! offer permessage-deflate and check the answer, and a server that answers
+//! with [`Request::accept_negotiated`] accept it. Both end with a
+//! [`Negotiated`], whose [`install`](Negotiated::install) puts the codec
+//! into the [`Connection`](crate::Connection).
+//!
 //! In both roles, the bytes that arrived after the HTTP head are kept
 //! ([`ServerHandshake::into_leftover`], [`ClientHandshake::into_leftover`])
 //! and belong to the WebSocket connection.
@@ -41,6 +47,7 @@ mod error;
 mod extensions;
 mod head;
 mod headers;
+mod negotiated;
 mod server;
 mod target;
 
@@ -52,6 +59,7 @@ pub use config::HandshakeConfig;
 pub use error::{BuildError, ExtensionSyntaxError, RequestError, ResponseError};
 pub use extensions::{parse_extensions, ExtensionOffer};
 pub use headers::Headers;
+pub use negotiated::Negotiated;
 pub use server::{response, Accept, Incoming, Request, ServerHandshake};
 pub use target::Target;
 

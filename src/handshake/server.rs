@@ -12,6 +12,7 @@ use super::head::{parse_request, HeadError, HeadReader, RequestHead};
 use super::headers::{
     check_extra_header, excerpt, is_token, split_list, trim_ows, write_header, Headers,
 };
+use super::negotiated::Negotiated;
 
 /// Reads one HTTP request, the opening of a WebSocket connection or a plain
 /// HTTP request, from the bytes a client sends.
@@ -201,6 +202,67 @@ impl Request {
         }
         out.extend_from_slice(b"\r\n");
         Ok(out)
+    }
+}
+
+impl Request {
+    /// Like [`accept`](Self::accept), negotiating the extensions `config`
+    /// asks for: the complete 101 response, and what was agreed on, whose
+    /// [`Negotiated::install`] the connection needs. The adapters' `accept`
+    /// and `accept_with` answer every upgrade with this.
+    ///
+    /// - When `accept` lists no extension, permessage-deflate is negotiated
+    ///   with [`HandshakeConfig::deflate`]: the first of the client's
+    ///   permessage-deflate offers that configuration can accept is
+    ///   answered (RFC 7692 §5). Offers it cannot accept, including invalid
+    ///   ones (unknown, repeated or out-of-range parameters), are declined:
+    ///   §5 says a server "MUST decline" such an offer, and a decline is an
+    ///   answer without the extension, not a 400, so the client still gets
+    ///   its WebSocket, uncompressed.
+    /// - When `accept` lists extensions, the application has chosen them
+    ///   itself and they are sent as they are, with no codec to install
+    ///   (the application runs them). Naming `permessage-deflate` there
+    ///   fails with [`BuildError::ExtensionNeedsCodec`]: the connection
+    ///   would receive compressed frames it cannot read. Set
+    ///   [`HandshakeConfig::deflate`] to choose its parameters instead.
+    ///
+    /// Fails as [`accept`](Self::accept) does.
+    pub fn accept_negotiated(
+        &self,
+        accept: &Accept,
+        config: &HandshakeConfig,
+    ) -> Result<(Vec<u8>, Negotiated), BuildError> {
+        if !accept.extensions.is_empty() {
+            if let Some(deflate) = accept
+                .extensions
+                .iter()
+                .find(|e| e.name.eq_ignore_ascii_case("permessage-deflate"))
+            {
+                return Err(BuildError::ExtensionNeedsCodec {
+                    name: excerpt(deflate.name.as_bytes()),
+                });
+            }
+            let negotiated = Negotiated::plain(accept.extensions.clone());
+            return Ok((self.accept(accept)?, negotiated));
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(agreement) = config
+            .deflate
+            .as_ref()
+            .and_then(|deflate| deflate.accept(&self.extensions))
+        {
+            let mut accept = accept.clone();
+            accept.extensions.push(agreement.response().clone());
+            let bytes = self.accept(&accept)?;
+            let negotiated = Negotiated {
+                extensions: accept.extensions,
+                deflate: Some(agreement),
+            };
+            return Ok((bytes, negotiated));
+        }
+        #[cfg(not(feature = "deflate"))]
+        let _ = config;
+        Ok((self.accept(accept)?, Negotiated::default()))
     }
 }
 

@@ -350,6 +350,23 @@ async function main() {
       });
     }
 
+    await check("the tabs' WebSocket negotiated permessage-deflate, and messages flow over it", async () => {
+      for (const tab of [alice, bob]) {
+        // The page copies its socket's WebSocket.extensions there on open:
+        // the server's Sec-WebSocket-Extensions answer as the browser took it.
+        const extensions = await tab.getAttribute("#status", "data-extensions");
+        assert(
+          /^permessage-deflate(;|$)/.test(extensions ?? ""),
+          `WebSocket.extensions is ${JSON.stringify(extensions)}`,
+        );
+      }
+      // Long and repetitive, so it is compressed (RSV1) both ways.
+      const text = "compressed? ".repeat(40).trim();
+      await say(alice, text);
+      await Promise.all([shows(alice, "alice", text), shows(bob, "alice", text)]);
+      await outboxEmpty(alice);
+    });
+
     await check(`screenshot of a conversation saved to ${path.relative(root, SCREENSHOT)}`, async () => {
       fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
       await alice.locator("#text").blur();

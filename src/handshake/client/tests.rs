@@ -75,14 +75,17 @@ fn rejected(error: ResponseError) -> Response {
     }
 }
 
+/// Options that offer nothing, not even permessage-deflate.
+fn bare() -> ClientOptions {
+    let options = ClientOptions::new();
+    #[cfg(feature = "deflate")]
+    let options = options.config(HandshakeConfig::default().deflate(None));
+    options
+}
+
 #[test]
 fn request_has_every_handshake_header() {
-    let c = ClientHandshake::with_rng(
-        "ws://example.com/chat?x=1",
-        ClientOptions::new(),
-        &mut seeded(),
-    )
-    .unwrap();
+    let c = ClientHandshake::with_rng("ws://example.com/chat?x=1", bare(), &mut seeded()).unwrap();
     let expected = format!(
         "GET /chat?x=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n\r\n",
