@@ -55,7 +55,16 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Held for the whole of each test, building its bomb included: the
+/// counter sees every thread's allocations, so a test compressing its
+/// bomb beside another's measurement would count in that peak.
 static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 const MIB: usize = 1 << 20;
 const LIMIT: usize = MIB;
@@ -151,12 +160,9 @@ fn run(conn: &mut Connection, wire: &[u8]) -> Vec<Got> {
     got
 }
 
-/// Runs `scenario` on a fresh server and returns what it got and the peak
+/// Runs `wire` through a fresh server and returns what it got and the peak
 /// heap growth.
 fn measure(name: &str, wire: &[u8]) -> (Vec<Got>, Connection) {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut conn = server();
     let baseline = CURRENT.load(Ordering::Relaxed);
     PEAK.store(baseline, Ordering::Relaxed);
@@ -180,6 +186,7 @@ fn too_big() -> Got {
 
 #[test]
 fn a_1_gib_bomb_in_one_frame_fails_with_1009_near_the_limit() {
+    let _serial = serial();
     let bomb = bomb();
     let payload = bomb.message(1024);
     let wire = client_frame(0xC2, &payload);
@@ -190,6 +197,7 @@ fn a_1_gib_bomb_in_one_frame_fails_with_1009_near_the_limit() {
 
 #[test]
 fn a_2_kib_bomb_fails_with_1009() {
+    let _serial = serial();
     let bomb = bomb();
     let payload = bomb.message(2);
     assert!(payload.len() < 4 << 10, "{}", payload.len());
@@ -200,6 +208,7 @@ fn a_2_kib_bomb_fails_with_1009() {
 
 #[test]
 fn a_1_gib_bomb_in_fragments_fails_with_1009_near_the_limit() {
+    let _serial = serial();
     let bomb = bomb();
     let payload = bomb.message(1024);
     let mut wire = Vec::new();
@@ -219,6 +228,7 @@ fn a_1_gib_bomb_in_fragments_fails_with_1009_near_the_limit() {
 
 #[test]
 fn a_bomb_spread_over_messages_sharing_a_window_fails_with_1009_near_the_limit() {
+    let _serial = serial();
     let bomb = bomb();
     let mut wire = Vec::new();
     // 1 MiB each (exactly the limit), the later ones built on the window
