@@ -139,8 +139,11 @@ fn key_at(mut key: [u8; 4], done: u64) -> [u8; 4] {
 /// validator reads what the unmasking loop has just written while it is
 /// still in the first-level cache: one trip through memory for the payload,
 /// not two. A multiple of 4, so the mask key stays in phase from block to
-/// block.
-const TEXT_BLOCK: usize = 8 << 10;
+/// block. 16 KiB is half a 32 KiB first-level data cache and takes a 16 KiB
+/// frame in one validator call: against 8 KiB blocks, 16 KiB emoji text
+/// read 3-5% faster and 1 MiB text no slower (benches/compare, warm and
+/// cold).
+const TEXT_BLOCK: usize = 16 << 10;
 
 /// Unmasks a piece of payload that starts `done` bytes into its frame and,
 /// given the message's validator, validates it as text, block by block.
