@@ -2,15 +2,17 @@
 //! each input gets the right close code or HTTP status, memory stays
 //! bounded (measured with a counting allocator), nothing hangs.
 //!
-//! Tests in this file run one at a time so the allocator's peak belongs to
-//! the test that measures it; each prints its measured peak.
+//! The allocator counts per thread, and each scenario runs on a
+//! current-thread runtime of its own, so a peak belongs to the test that
+//! measures it; each prints its measured peak.
 #![cfg(feature = "tokio")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod common;
+
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
+
+use common::counting::Peak;
 
 use rfc6455::handshake::Accept;
 use rfc6455::tokio::{self as ws, Error};
@@ -21,58 +23,20 @@ use tokio::task::JoinHandle;
 
 // ----- memory accounting -----
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(by: usize) {
-    let now = CURRENT.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the
-// counters are atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size >= layout.size() {
-            grew(new_size - layout.size());
-        } else {
-            CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::counting::Counting = common::counting::Counting;
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Runs a scenario alone, on a runtime of its own, and checks the heap grew
-/// by at most `bound` bytes over where it started (the runtime included).
+/// Runs a scenario on a runtime of its own, on this thread, and checks the
+/// heap grew by at most `bound` bytes over where it started (the runtime
+/// included).
 fn run<F: Future<Output = ()>>(name: &str, bound: usize, scenario: impl FnOnce() -> F) {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let baseline = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(baseline, Ordering::Relaxed);
+    let measured = Peak::start();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
         .block_on(scenario());
-    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(baseline);
+    let peak = measured.bytes();
     println!(
         "memory peak {name}: {} KiB (bound {} KiB)",
         peak / 1024,

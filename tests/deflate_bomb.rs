@@ -3,68 +3,21 @@
 //! with 1009 while the heap stays near the limit, whether it comes in one
 //! frame, in fragments, or spread over messages sharing a window.
 //!
-//! Measured with a counting allocator; tests run one at a time so the peak
+//! Measured with a counting allocator that counts per thread, so the peak
 //! belongs to the test that reads it.
 #![cfg(feature = "deflate")]
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-
+use common::counting::Peak;
 use common::{client_frame, close_code_sent, transmit};
 use flate2::{Compress, Compression, FlushCompress};
 use rfc6455::deflate::DeflateConfig;
 use rfc6455::extension::ExtensionError;
 use rfc6455::{Config, Connection, Error, Event, ProtocolError};
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(by: usize) {
-    let now = CURRENT.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the
-// counters are atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size >= layout.size() {
-            grew(new_size - layout.size());
-        } else {
-            CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Held for the whole of each test, building its bomb included: the
-/// counter sees every thread's allocations, so a test compressing its
-/// bomb beside another's measurement would count in that peak.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+static GLOBAL: common::counting::Counting = common::counting::Counting;
 
 const MIB: usize = 1 << 20;
 const LIMIT: usize = MIB;
@@ -164,10 +117,9 @@ fn run(conn: &mut Connection, wire: &[u8]) -> Vec<Got> {
 /// heap growth.
 fn measure(name: &str, wire: &[u8]) -> (Vec<Got>, Connection) {
     let mut conn = server();
-    let baseline = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(baseline, Ordering::Relaxed);
+    let measured = Peak::start();
     let got = run(&mut conn, wire);
-    let peak = PEAK.load(Ordering::Relaxed) - baseline;
+    let peak = measured.bytes();
     println!(
         "{name}: {} KiB compressed, peak heap growth {} KiB (limit {} KiB)",
         wire.len() / 1024,
@@ -186,7 +138,6 @@ fn too_big() -> Got {
 
 #[test]
 fn a_1_gib_bomb_in_one_frame_fails_with_1009_near_the_limit() {
-    let _serial = serial();
     let bomb = bomb();
     let payload = bomb.message(1024);
     let wire = client_frame(0xC2, &payload);
@@ -197,7 +148,6 @@ fn a_1_gib_bomb_in_one_frame_fails_with_1009_near_the_limit() {
 
 #[test]
 fn a_2_kib_bomb_fails_with_1009() {
-    let _serial = serial();
     let bomb = bomb();
     let payload = bomb.message(2);
     assert!(payload.len() < 4 << 10, "{}", payload.len());
@@ -208,7 +158,6 @@ fn a_2_kib_bomb_fails_with_1009() {
 
 #[test]
 fn a_1_gib_bomb_in_fragments_fails_with_1009_near_the_limit() {
-    let _serial = serial();
     let bomb = bomb();
     let payload = bomb.message(1024);
     let mut wire = Vec::new();
@@ -228,7 +177,6 @@ fn a_1_gib_bomb_in_fragments_fails_with_1009_near_the_limit() {
 
 #[test]
 fn a_bomb_spread_over_messages_sharing_a_window_fails_with_1009_near_the_limit() {
-    let _serial = serial();
     let bomb = bomb();
     let mut wire = Vec::new();
     // 1 MiB each (exactly the limit), the later ones built on the window

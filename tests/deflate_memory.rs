@@ -3,59 +3,15 @@
 //! from here: `cargo test --all-features --test deflate_memory -- --nocapture`).
 #![cfg(feature = "deflate")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicIsize, Ordering};
-use std::sync::Mutex;
+mod common;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use rfc6455::deflate::{Agreed, PerMessageDeflate};
 use rfc6455::extension::Extension;
 use rfc6455::{MessageKind, Role};
 
-struct Counting;
-
-/// Bytes allocated and not freed by threads that are measuring. Only the
-/// measuring thread counts, so the test harness's own threads (which start
-/// and end tests beside this one) do not: with everyone counted, a free on
-/// another thread could make a measurement negative.
-static CURRENT: AtomicIsize = AtomicIsize::new(0);
-
-thread_local! {
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count(delta: isize) {
-    // `try_with`: the thread-local may be gone while a thread exits.
-    if MEASURING.try_with(Cell::get).unwrap_or(false) {
-        CURRENT.fetch_add(delta, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the
-// counter is an atomic, and the thread-local is a const-initialised Cell,
-// which does not allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - layout.size() as isize);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-static SERIAL: Mutex<()> = Mutex::new(());
+static GLOBAL: common::counting::Counting = common::counting::Counting;
 
 /// A JSON-like message, long enough to fill the largest window.
 fn message() -> Vec<u8> {
@@ -73,20 +29,15 @@ fn message() -> Vec<u8> {
 /// Bytes still allocated while `hold` keeps what `make` built, after it was
 /// used on one message.
 fn retained<T>(make: impl FnOnce() -> T) -> usize {
-    MEASURING.with(|m| m.set(true));
-    let before = CURRENT.load(Ordering::Relaxed);
+    let before = common::counting::live();
     let hold = make();
-    let after = CURRENT.load(Ordering::Relaxed);
-    MEASURING.with(|m| m.set(false));
+    let after = common::counting::live();
     drop(hold);
     usize::try_from(after - before).unwrap_or(0)
 }
 
 #[test]
 fn a_codec_that_has_not_compressed_or_inflated_holds_almost_nothing() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let agreed = Agreed {
         server_no_context_takeover: false,
         client_no_context_takeover: false,
@@ -105,9 +56,6 @@ fn a_codec_that_has_not_compressed_or_inflated_holds_almost_nothing() {
 
 #[test]
 fn memory_per_connection_for_each_window_size() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let message = message();
     let mut compressed = Vec::with_capacity(message.len() + 1024);
     Compress::new(Compression::new(6), false)

@@ -1,6 +1,8 @@
 //! An in-memory client/server pair and helpers shared by the tests.
 #![allow(dead_code)]
 
+pub mod counting;
+
 use rand::SeedableRng;
 use rfc6455::frame::FrameHeader;
 use rfc6455::{Config, Connection, Error, Event, MessageKind, OpCode, Role};
