@@ -620,29 +620,12 @@ fn both_roles_agree_with_each_other() {
 
 // ----- over a connection pair -----
 
-fn negotiated_pair(client: &DeflateConfig, server: &DeflateConfig, config: Config) -> Pair {
-    let accepted = server.accept(&[client.offer()]).expect("acceptable");
-    let agreed = client
-        .accept_response(&[accepted.response().clone()])
-        .unwrap()
-        .unwrap();
-    let pair = Pair::with_configs(config.clone(), config);
-    Pair {
-        client: pair
-            .client
-            .with_extension(Box::new(agreed.into_extension())),
-        server: pair
-            .server
-            .with_extension(Box::new(accepted.into_extension())),
-    }
-}
-
 #[test]
 fn rfc7692_6_compressed_messages_cross_a_pair_with_rsv1_on_the_first_frame_only() {
     let mut config = Config::default();
     config.fragment_size = Some(7);
     let deflate = DeflateConfig::default();
-    let mut pair = negotiated_pair(&deflate, &deflate, config);
+    let mut pair = Pair::negotiated(&deflate, &deflate, config).expect("acceptable");
     let text = "{\"type\":\"chat\",\"text\":\"hello hello hello hello hello\"}";
     pair.client.send_text(text).unwrap();
     let wire = transmit(&mut pair.client);
@@ -672,7 +655,7 @@ fn rfc7692_6_compressed_messages_cross_a_pair_with_rsv1_on_the_first_frame_only(
 #[test]
 fn rfc7692_streamed_sends_are_compressed_across_pieces() {
     let deflate = DeflateConfig::default();
-    let mut pair = negotiated_pair(&deflate, &deflate, Config::default());
+    let mut pair = Pair::negotiated(&deflate, &deflate, Config::default()).expect("acceptable");
     pair.server
         .send_chunk(MessageKind::Text, b"stream ", false)
         .unwrap();
@@ -709,7 +692,7 @@ fn rfc7692_6_1_a_compressed_frame_without_the_extension_is_1002() {
 #[test]
 fn rfc7692_6_1_rsv1_on_a_continuation_frame_is_1002() {
     let deflate = DeflateConfig::default();
-    let mut pair = negotiated_pair(&deflate, &deflate, Config::default());
+    let mut pair = Pair::negotiated(&deflate, &deflate, Config::default()).expect("acceptable");
     let mut bytes = client_frame(0x41, &[0xf2, 0x48, 0xcd]);
     bytes.extend(client_frame(0xC0, &[0xc9, 0xc9, 0x07, 0x00]));
     assert_eq!(
@@ -727,7 +710,7 @@ fn rfc7692_6_1_rsv1_on_a_continuation_frame_is_1002() {
 #[test]
 fn rfc7692_a_corrupt_compressed_message_is_1007() {
     let deflate = DeflateConfig::default();
-    let mut pair = negotiated_pair(&deflate, &deflate, Config::default());
+    let mut pair = Pair::negotiated(&deflate, &deflate, Config::default()).expect("acceptable");
     let events = feed(&mut pair.server, &client_frame(0xC2, &[0xff, 0xff, 0xff]));
     assert!(
         matches!(
@@ -749,7 +732,7 @@ fn rfc7692_compressed_text_is_checked_as_utf8_after_inflating() {
     let mut sender = codec();
     let (_, bad) = encode(&mut sender, &[b'a', 0xff, b'b']);
     let deflate = DeflateConfig::default();
-    let mut pair = negotiated_pair(&deflate, &deflate, Config::default());
+    let mut pair = Pair::negotiated(&deflate, &deflate, Config::default()).expect("acceptable");
     let events = feed(&mut pair.server, &client_frame(0xC1, &bad));
     assert_eq!(
         events,
@@ -766,7 +749,7 @@ fn rfc7692_a_message_inflating_past_the_limit_is_1009() {
     let mut config = Config::default();
     config.max_message_size = 1000;
     let deflate = DeflateConfig::default();
-    let mut pair = negotiated_pair(&deflate, &deflate, config);
+    let mut pair = Pair::negotiated(&deflate, &deflate, config).expect("acceptable");
     let mut sender = codec();
     let (_, big) = encode(&mut sender, &[b'x'; 1001]);
     let events = feed(&mut pair.server, &client_frame(0xC2, &big));
@@ -787,7 +770,7 @@ fn rfc7692_a_message_at_the_limit_passes() {
     let mut config = Config::default();
     config.max_message_size = 1000;
     let deflate = DeflateConfig::default();
-    let mut pair = negotiated_pair(&deflate, &deflate, config);
+    let mut pair = Pair::negotiated(&deflate, &deflate, config).expect("acceptable");
     let mut sender = codec();
     let (_, fits) = encode(&mut sender, &[b'x'; 1000]);
     assert_eq!(
@@ -801,7 +784,7 @@ fn streaming_mode_hands_out_inflated_chunks() {
     let mut config = Config::default();
     config.streaming = true;
     let deflate = DeflateConfig::default();
-    let mut pair = negotiated_pair(&deflate, &deflate, config);
+    let mut pair = Pair::negotiated(&deflate, &deflate, config).expect("acceptable");
     let payload: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
     pair.client.send_binary(&payload).unwrap();
     let wire = transmit(&mut pair.client);

@@ -89,24 +89,6 @@ fn message() -> impl Strategy<Value = Message> {
         })
 }
 
-fn negotiated(client: &DeflateConfig, server: &DeflateConfig, config: Config) -> Option<Pair> {
-    let accepted = server.accept(&[client.offer()])?;
-    let agreed = client
-        .accept_response(&[accepted.response().clone()])
-        .expect("a response from our own server is valid")
-        .expect("accepted");
-    assert_eq!(agreed.agreed(), accepted.agreed());
-    let pair = Pair::with_configs(config.clone(), config);
-    Some(Pair {
-        client: pair
-            .client
-            .with_extension(Box::new(agreed.into_extension())),
-        server: pair
-            .server
-            .with_extension(Box::new(accepted.into_extension())),
-    })
-}
-
 fn send(conn: &mut Connection, message: &Message) {
     let kind = if message.text {
         MessageKind::Text
@@ -157,7 +139,7 @@ proptest! {
     ) {
         let mut config = Config::default();
         config.fragment_size = fragment_size;
-        let mut pair = negotiated(&client_deflate, &server_deflate, config)
+        let mut pair = Pair::negotiated(&client_deflate, &server_deflate, config)
             .expect("two endpoints of this crate always agree");
         for (from_client, message) in &messages {
             let (from, to) = if *from_client {
@@ -181,8 +163,8 @@ proptest! {
     ) {
         let mut config = Config::default();
         config.fragment_size = fragment_size;
-        let mut whole = negotiated(&deflate, &deflate, config.clone()).unwrap();
-        let mut chunked = negotiated(&deflate, &deflate, config).unwrap();
+        let mut whole = Pair::negotiated(&deflate, &deflate, config.clone()).unwrap();
+        let mut chunked = Pair::negotiated(&deflate, &deflate, config).unwrap();
         let mut wire = Vec::new();
         for message in &messages {
             send(&mut whole.client, message);

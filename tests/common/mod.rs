@@ -108,6 +108,32 @@ impl Pair {
         }
     }
 
+    /// A pair with permessage-deflate negotiated as a `client` offering
+    /// to a `server` would, both with `config`; `None` when the server
+    /// declines the offer.
+    #[cfg(feature = "deflate")]
+    pub fn negotiated(
+        client: &rfc6455::deflate::DeflateConfig,
+        server: &rfc6455::deflate::DeflateConfig,
+        config: Config,
+    ) -> Option<Pair> {
+        let accepted = server.accept(&[client.offer()])?;
+        let agreed = client
+            .accept_response(&[accepted.response().clone()])
+            .expect("a response from our own server is valid")
+            .expect("accepted");
+        assert_eq!(agreed.agreed(), accepted.agreed());
+        let pair = Pair::with_configs(config.clone(), config);
+        Some(Pair {
+            client: pair
+                .client
+                .with_extension(Box::new(agreed.into_extension())),
+            server: pair
+                .server
+                .with_extension(Box::new(accepted.into_extension())),
+        })
+    }
+
     /// Moves the client's output to the server; returns the server's events.
     pub fn to_server(&mut self) -> Vec<Ev> {
         let bytes = transmit(&mut self.client);
