@@ -17,13 +17,18 @@
 #    1 KiB and 64 KiB payloads; several rounds, libraries interleaved.
 # 5. Idle memory (src/bin/loadgen.rs memory): VmRSS of each echo server
 #    holding 10,000 idle connections after the handshake.
+# 6. Loopback echo with permessage-deflate (loadgen echo --deflate): the
+#    same load with JSON-like text compressed both ways, rfc6455 against
+#    yawc, every server at level 6 with 15-bit windows and context takeover
+#    (src/bin/echo_server.rs), the compressed reply sizes beside.
 #
 # Markdown tables go to stdout and to results/ (inmem.md, inmem-cold.md,
-# echo.md, memory.md, machine.md; echo-raw.csv has every echo sample).
+# echo.md, memory.md, echo-deflate.md, machine.md; echo-raw.csv and
+# echo-deflate-raw.csv have every echo sample).
 # machine.md also gets the load average and the time of every step. Every
 # load targets 127.0.0.1; each step is bounded in time and memory (the cold
-# step holds about twice its wire). The whole run takes about 9 minutes on
-# 2 cores (warm 0.5, cold 6, echo 3); half the cold step is its 16-byte
+# step holds about twice its wire). The whole run takes about 11 minutes on
+# 2 cores (warm 0.5, cold 6, echo 3, echo-deflate 1.5); half the cold step is its 16-byte
 # rows, 12 million messages a pass.
 #
 # Environment:
@@ -47,7 +52,10 @@
 #   SIZES        echo payload sizes in bytes (default 32,1024,65536)
 #   VARIANTS     echo servers to run (default: all but tokio-websockets-feed)
 #   IDLE_CONNS   connections for the memory step (default 10000)
-#   STEPS        any of "inmem cold echo memory" (default all four)
+#   DEFLATE_SIZES    echo-deflate payload sizes (default 125,1024,16384)
+#   DEFLATE_VARIANTS echo-deflate servers (default rfc6455-deflate,
+#                rfc6455-read_with-deflate,yawc-deflate)
+#   STEPS        any of "inmem cold echo memory echo-deflate" (default all)
 #
 # Examples:
 #   STEPS=cold INMEM_KINDS=mixed,cjk INMEM_SIZES=16384,1048576 bash run.sh
@@ -65,7 +73,9 @@ SECS=${SECS:-0.75}
 CONNS=${CONNS:-1,16,256}
 SIZES=${SIZES:-32,1024,65536}
 IDLE_CONNS=${IDLE_CONNS:-10000}
-STEPS=${STEPS:-inmem cold echo memory}
+DEFLATE_SIZES=${DEFLATE_SIZES:-125,1024,16384}
+DEFLATE_VARIANTS=${DEFLATE_VARIANTS:-rfc6455-deflate,rfc6455-read_with-deflate,yawc-deflate}
+STEPS=${STEPS:-inmem cold echo memory echo-deflate}
 RESULTS=results
 BIN=target/release
 
@@ -141,6 +151,13 @@ for step in $STEPS; do
                 --rounds "$ROUNDS" --warmup "$WARMUP" --secs "$SECS" \
                 --conns "$CONNS" --sizes "$SIZES" --server-cpu "$SERVER_CPU" \
                 --server "$BIN/echo_server" --out "$RESULTS" "${variant_args[@]}"
+            ;;
+        echo-deflate)
+            echo "== loopback echo with permessage-deflate ($ROUNDS rounds)" >&2
+            timeout 900 "${PIN_CLIENT[@]}" "$BIN/loadgen" echo --deflate \
+                --rounds "$ROUNDS" --warmup "$WARMUP" --secs "$SECS" \
+                --conns "$CONNS" --sizes "$DEFLATE_SIZES" --server-cpu "$SERVER_CPU" \
+                --server "$BIN/echo_server" --out "$RESULTS" --variants "$DEFLATE_VARIANTS"
             ;;
         memory)
             echo "== idle memory ($IDLE_CONNS connections)" >&2

@@ -28,6 +28,42 @@ pub fn payload(size: usize, index: usize) -> Vec<u8> {
         .collect()
 }
 
+/// A JSON-like text message of exactly `size` bytes, different for every
+/// `index`: an array of chat/API objects whose keys repeat and whose values
+/// (ids, names, words, timestamps) vary, as the traffic permessage-deflate
+/// is negotiated for does. Cut at `size`, so the last object may be
+/// unfinished; all ASCII.
+pub fn json_message(size: usize, index: usize) -> Vec<u8> {
+    const WORDS: [&str; 48] = [
+        "the", "a", "to", "and", "of", "in", "is", "it", "you", "that", "for", "on", "with",
+        "this", "was", "are", "we", "be", "have", "not", "at", "but", "they", "from", "hello",
+        "thanks", "meeting", "today", "tomorrow", "build", "release", "error", "fixed", "please",
+        "review", "deploy", "server", "client", "latency", "message", "room", "update", "status",
+        "green", "failed", "retry", "ok", "ship",
+    ];
+    const KINDS: [&str; 4] = ["message", "join", "leave", "typing"];
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64).wrapping_mul(0x1000_0001));
+    let mut out = String::with_capacity(size + 256);
+    out.push('[');
+    while out.len() < size {
+        let words = 3 + rng.below(12) as usize;
+        let text: Vec<&str> = (0..words)
+            .map(|_| WORDS[rng.below(WORDS.len() as u64) as usize])
+            .collect();
+        out.push_str(&format!(
+            "{{\"id\":{},\"type\":\"{}\",\"user\":\"user{}\",\"room\":\"room-{}\",\"text\":\"{}\",\"ts\":{}}},",
+            rng.below(1 << 30),
+            KINDS[rng.below(KINDS.len() as u64) as usize],
+            rng.below(500),
+            rng.below(8),
+            text.join(" "),
+            1_733_000_000_000 + rng.below(1 << 31),
+        ));
+    }
+    out.truncate(size);
+    out.into_bytes()
+}
+
 /// A 32-bit xorshift, for mask keys: the load generator and the wire need
 /// no cryptographic keys.
 pub struct XorShift(pub u32);

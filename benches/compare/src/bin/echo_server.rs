@@ -20,6 +20,15 @@
 //! - `tokio-websockets-feed`, `tungstenite-feed`: `feed(message)` while more
 //!   messages are ready, `flush()` when the next read would wait: the fastest
 //!   use of their `Sink`.
+//!
+//! With permessage-deflate (RFC 7692), for `loadgen echo --deflate`, every
+//! server set alike: zlib's default level 6, 15-bit windows both ways,
+//! context takeover kept, UTF-8 of text checked:
+//!
+//! - `rfc6455-deflate`, `rfc6455-read_with-deflate`: the two loops above.
+//! - `yawc-deflate`: yawc, the peer with permessage-deflate, as its server
+//!   examples run it: hyper answers the upgrade, then `next()` and
+//!   `send(frame)` on the upgraded connection.
 
 use std::io;
 
@@ -29,7 +38,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-pub const VARIANTS: [&str; 7] = [
+pub const VARIANTS: [&str; 10] = [
     "rfc6455",
     "rfc6455-read_with",
     "fastwebsockets",
@@ -37,11 +46,38 @@ pub const VARIANTS: [&str; 7] = [
     "tokio-websockets-feed",
     "tungstenite",
     "tungstenite-feed",
+    "rfc6455-deflate",
+    "rfc6455-read_with-deflate",
+    "yawc-deflate",
 ];
 
-async fn rfc6455_read_send(stream: TcpStream) -> Result<(), BoxError> {
+/// zlib's default level, which every deflate variant compresses at.
+const LEVEL: u8 = 6;
+
+/// rfc6455's default configuration, or with `deflate` the settings every
+/// deflate variant shares (its own default windows are 12 bits).
+fn rfc6455_config(deflate: bool) -> rfc6455::Config {
+    let mut config = rfc6455::Config::default();
+    config.handshake.deflate = deflate.then(|| rfc6455::deflate::DeflateConfig {
+        server_max_window_bits: 15,
+        client_max_window_bits: 15,
+        level: u32::from(LEVEL),
+        ..rfc6455::deflate::DeflateConfig::default()
+    });
+    config
+}
+
+async fn rfc6455_accept(
+    stream: TcpStream,
+    deflate: bool,
+) -> Result<rfc6455::tokio::WebSocket<TcpStream>, BoxError> {
+    let accept = |_: &rfc6455::handshake::Request| Ok(rfc6455::handshake::Accept::new());
+    Ok(rfc6455::tokio::accept_with(stream, rfc6455_config(deflate), accept).await?)
+}
+
+async fn rfc6455_read_send(stream: TcpStream, deflate: bool) -> Result<(), BoxError> {
     use rfc6455::Message;
-    let mut ws = rfc6455::tokio::accept(stream).await?;
+    let mut ws = rfc6455_accept(stream, deflate).await?;
     while let Some(message) = ws.read().await? {
         if matches!(message, Message::Text(_) | Message::Binary(_)) {
             ws.send(message).await?;
@@ -50,9 +86,9 @@ async fn rfc6455_read_send(stream: TcpStream) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn rfc6455_read_with(stream: TcpStream) -> Result<(), BoxError> {
+async fn rfc6455_read_with(stream: TcpStream, deflate: bool) -> Result<(), BoxError> {
     use rfc6455::Event;
-    let mut ws = rfc6455::tokio::accept(stream).await?;
+    let mut ws = rfc6455_accept(stream, deflate).await?;
     while let Some(sent) = ws
         .read_with(|event, sender| match event {
             Event::Text(text) => sender.send_text(text),
@@ -170,6 +206,37 @@ async fn tungstenite_echo(stream: TcpStream, feed: bool) -> Result<(), BoxError>
     .await
 }
 
+async fn yawc_echo(stream: TcpStream) -> Result<(), BoxError> {
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    use yawc::frame::OpCode;
+    let service = service_fn(|mut request| async move {
+        let options = yawc::Options::default()
+            .with_compression_level(yawc::CompressionLevel::new(u32::from(LEVEL)))
+            .with_server_max_window_bits(15)
+            .with_client_max_window_bits(15)
+            .with_utf8();
+        let (response, upgrade) = yawc::WebSocket::upgrade_with_options(&mut request, options)?;
+        tokio::spawn(async move {
+            let Ok(mut ws) = upgrade.await else {
+                return;
+            };
+            while let Some(frame) = ws.next().await {
+                let data = matches!(frame.opcode(), OpCode::Text | OpCode::Binary);
+                if frame.opcode() == OpCode::Close || (data && ws.send(frame).await.is_err()) {
+                    return;
+                }
+            }
+        });
+        Ok::<_, yawc::WebSocketError>(response)
+    });
+    hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await?;
+    Ok(())
+}
+
 /// Accepts connections and runs `handler` on each in its own task. Generic,
 /// so each server's tasks are only as large as its own handler's future.
 async fn serve<F, Fut>(listener: TcpListener, handler: F) -> io::Result<()>
@@ -204,8 +271,11 @@ fn main() -> io::Result<()> {
         let listener = TcpListener::bind(&addr).await?;
         println!("ready {}", listener.local_addr()?);
         match variant.as_str() {
-            "rfc6455" => serve(listener, rfc6455_read_send).await,
-            "rfc6455-read_with" => serve(listener, rfc6455_read_with).await,
+            "rfc6455" => serve(listener, |s| rfc6455_read_send(s, false)).await,
+            "rfc6455-read_with" => serve(listener, |s| rfc6455_read_with(s, false)).await,
+            "rfc6455-deflate" => serve(listener, |s| rfc6455_read_send(s, true)).await,
+            "rfc6455-read_with-deflate" => serve(listener, |s| rfc6455_read_with(s, true)).await,
+            "yawc-deflate" => serve(listener, yawc_echo).await,
             "fastwebsockets" => serve(listener, fastwebsockets_echo).await,
             "tokio-websockets" => serve(listener, |s| tokio_websockets_echo(s, false)).await,
             "tokio-websockets-feed" => serve(listener, |s| tokio_websockets_echo(s, true)).await,

@@ -5,7 +5,7 @@
 //! ```text
 //! loadgen echo   [--rounds 3] [--warmup 0.3] [--secs 1] [--conns 1,16,256]
 //!                [--sizes 32,1024,65536] [--variants a,b] [--server PATH]
-//!                [--server-cpu 0] [--out DIR]
+//!                [--server-cpu 0] [--out DIR] [--deflate]
 //! loadgen memory [--conns 10000] [--variants a,b] [--server PATH]
 //!                [--server-cpu 0] [--out DIR]
 //! ```
@@ -19,6 +19,14 @@
 //! echo is checked (binary opcode, FIN, unmasked, the length sent) and the
 //! first one on every connection byte for byte. Prints the medians as a
 //! markdown table, and writes the raw samples as CSV.
+//!
+//! With `--deflate` the load generator offers permessage-deflate and sends
+//! JSON-like text messages, each compressed on its own (as with
+//! `client_no_context_takeover`, so the same pre-encoded frames are valid
+//! every time); the servers must negotiate it, and each echo is checked to
+//! be a text frame, the first one inflated and compared with what was sent.
+//! The tables then go to `echo-deflate.md` and `echo-deflate-raw.csv`, with
+//! the mean size of the compressed replies beside them.
 //!
 //! `memory` starts each server afresh, reads its VmRSS, opens `--conns`
 //! connections with handshakes and leaves them idle, reads VmRSS again and
@@ -34,7 +42,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rfc6455_compare::{encode_masked, median, payload, size_label, thousands, XorShift};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+use rfc6455_compare::{
+    encode_masked, json_message, median, payload, size_label, thousands, XorShift,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -67,6 +78,8 @@ struct Options {
     server: String,
     server_cpu: String,
     out: Option<String>,
+    /// Offer permessage-deflate and send compressed JSON-like text.
+    deflate: bool,
 }
 
 fn parse_list(value: &str) -> Vec<usize> {
@@ -93,9 +106,14 @@ fn options(args: &[String], memory: bool) -> Options {
         server: server.to_string_lossy().into_owned(),
         server_cpu: "0".into(),
         out: None,
+        deflate: false,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
+        if flag == "--deflate" {
+            o.deflate = true;
+            continue;
+        }
         let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
             "--rounds" => o.rounds = value.parse().expect("rounds"),
@@ -192,15 +210,25 @@ fn cpu_secs_of(path: &str) -> f64 {
     ticks / 100.0 // USER_HZ is 100 on Linux
 }
 
-/// Opens a connection and runs the opening handshake.
-async fn connect(addr: SocketAddr) -> Result<TcpStream, BoxError> {
+/// The offer made with `--deflate`: the load generator compresses every
+/// message on its own, so it says so.
+const DEFLATE_OFFER: &str = "permessage-deflate; client_no_context_takeover";
+
+/// Opens a connection and runs the opening handshake, offering
+/// permessage-deflate when `deflate` is set (and then requiring it).
+async fn connect(addr: SocketAddr, deflate: bool) -> Result<TcpStream, BoxError> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     // Reset on close: no TIME_WAIT pile-up over thousands of connections.
     stream.set_zero_linger()?;
+    let extensions = if deflate {
+        format!("Sec-WebSocket-Extensions: {DEFLATE_OFFER}\r\n")
+    } else {
+        String::new()
+    };
     let request = format!(
         "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extensions}\r\n"
     );
     stream.write_all(request.as_bytes()).await?;
     let mut head = Vec::new();
@@ -228,39 +256,51 @@ async fn connect(addr: SocketAddr) -> Result<TcpStream, BoxError> {
     if !accepted {
         return Err(format!("bad Sec-WebSocket-Accept: {head}").into());
     }
+    let compressing = head.lines().any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("sec-websocket-extensions")
+                && value.trim_start().starts_with("permessage-deflate")
+        })
+    });
+    if deflate && !compressing {
+        return Err(format!("permessage-deflate was not negotiated: {head}").into());
+    }
     Ok(stream)
 }
 
 /// Counts the echoed frames in a byte stream, checking each header and the
-/// first payload.
+/// first payload (inflated first when the server compressed it).
 struct Echoes {
     size: usize,
+    deflate: bool,
     expected_first: Vec<u8>,
-    header: [u8; 14],
+    header: [u8; 10],
     have: usize,
+    /// Header bytes of the current frame: 2 until its length code is read.
+    need: usize,
     /// Payload bytes of the current frame still to come.
     remaining: usize,
     /// The first payload, while it is being collected.
     first: Option<Vec<u8>>,
+    /// The first echo had RSV1 set.
+    first_compressed: bool,
+    /// Payload bytes of every echo so far.
+    payload_bytes: u64,
 }
 
 impl Echoes {
-    fn new(size: usize) -> Self {
+    fn new(size: usize, deflate: bool) -> Self {
         Echoes {
             size,
-            expected_first: payload(size, 0),
-            header: [0; 14],
+            deflate,
+            expected_first: message(size, 0, deflate),
+            header: [0; 10],
             have: 0,
+            need: 2,
             remaining: 0,
             first: Some(Vec::with_capacity(size)),
-        }
-    }
-
-    fn header_len(&self) -> usize {
-        match self.size {
-            0..=125 => 2,
-            126..=0xFFFF => 4,
-            _ => 10,
+            first_compressed: false,
+            payload_bytes: 0,
         }
     }
 
@@ -281,29 +321,34 @@ impl Echoes {
                 }
                 continue;
             }
-            let need = self.header_len();
-            let take = (need - self.have).min(data.len());
+            let take = (self.need - self.have).min(data.len());
             self.header[self.have..self.have + take].copy_from_slice(&data[..take]);
             self.have += take;
             data = &data[take..];
-            if self.have < need {
+            if self.have < self.need {
                 break;
             }
-            self.have = 0;
-            let h = &self.header[..need];
-            let len = match need {
+            if self.need == 2 {
+                let extended = match self.header[1] & 0x7F {
+                    126 => 2,
+                    127 => 8,
+                    _ => 0,
+                };
+                if extended > 0 {
+                    self.need += extended;
+                    continue;
+                }
+            }
+            let h = &self.header[..self.need];
+            let len = match self.need {
                 2 => usize::from(h[1] & 0x7F),
                 4 => usize::from(u16::from_be_bytes([h[2], h[3]])),
                 _ => u64::from_be_bytes(h[2..10].try_into().unwrap()) as usize,
             };
-            let code = match need {
-                2 => h[1],
-                4 => 126,
-                _ => 127,
-            };
-            if h[0] != 0x82 || h[1] != code || len != self.size {
-                return Err(format!("unexpected frame header {h:02x?}"));
-            }
+            self.check_header(h[0], h[1], len)?;
+            self.need = 2;
+            self.have = 0;
+            self.payload_bytes += len as u64;
             self.remaining = len;
             if len == 0 {
                 done += 1;
@@ -313,8 +358,32 @@ impl Echoes {
         Ok(done)
     }
 
+    /// An echo is one unmasked frame with FIN: binary and as long as the
+    /// message sent, or with `--deflate` text, compressed (RSV1) or not.
+    fn check_header(&mut self, first: u8, second: u8, len: usize) -> Result<(), String> {
+        let fits = if self.deflate {
+            matches!(first, 0x81 | 0xC1)
+        } else {
+            first == 0x82 && len == self.size
+        };
+        if !fits || second & 0x80 != 0 {
+            return Err(format!(
+                "unexpected frame header {first:02x} {second:02x}, {len} bytes"
+            ));
+        }
+        if self.first.as_ref().is_some_and(Vec::is_empty) {
+            self.first_compressed = first & 0x40 != 0;
+        }
+        Ok(())
+    }
+
     fn end_frame(&mut self) -> Result<(), String> {
         if let Some(first) = self.first.take() {
+            let first = if self.first_compressed {
+                inflate(&first, self.size)?
+            } else {
+                first
+            };
             if first != self.expected_first {
                 return Err("the first echo differs from the message sent".into());
             }
@@ -323,9 +392,50 @@ impl Echoes {
     }
 }
 
+/// Message `index` of `size` bytes: the payload of a binary message, or
+/// with `deflate` a JSON-like text.
+fn message(size: usize, index: usize, deflate: bool) -> Vec<u8> {
+    if deflate {
+        json_message(size, index)
+    } else {
+        payload(size, index)
+    }
+}
+
+/// A message compressed on its own as permessage-deflate sends it: raw
+/// DEFLATE at zlib's default level, sync flush, the `00 00 ff ff` tail
+/// removed (RFC 7692 §7.2.1).
+fn deflate_message(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 128);
+    let mut compress = Compress::new(Compression::new(6), false);
+    compress
+        .compress_vec(data, &mut out, FlushCompress::Sync)
+        .expect("deflate");
+    assert_eq!(compress.total_in() as usize, data.len(), "output room");
+    assert!(out.ends_with(&[0, 0, 0xff, 0xff]), "a sync flush's tail");
+    out.truncate(out.len() - 4);
+    out
+}
+
+/// Inflates the first compressed echo (the first message of the server's
+/// stream, so no earlier context is needed).
+fn inflate(compressed: &[u8], size: usize) -> Result<Vec<u8>, String> {
+    let mut input = compressed.to_vec();
+    input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+    let mut out = Vec::with_capacity(size + 64);
+    Decompress::new(false)
+        .decompress_vec(&input, &mut out, FlushDecompress::Sync)
+        .map_err(|e| format!("the first echo does not inflate: {e}"))?;
+    Ok(out)
+}
+
 /// What every connection of one measurement shares.
 struct Shared {
     echoes: AtomicU64,
+    /// Payload bytes of the echoes read by connections that finished.
+    reply_bytes: AtomicU64,
+    /// Echoes those connections read.
+    replies: AtomicU64,
     stop: AtomicBool,
     errors: AtomicU64,
 }
@@ -333,13 +443,15 @@ struct Shared {
 async fn write_loop(
     mut writer: OwnedWriteHalf,
     frames: Arc<Vec<u8>>,
-    frame_len: usize,
+    ends: Arc<Vec<usize>>,
     window: Arc<Semaphore>,
     window_len: usize,
     shared: Arc<Shared>,
 ) {
-    // Write in batches: wait until half the window is free, then fill it.
+    // Write in batches: wait until half the window is free, then fill it,
+    // with the next messages of the pool, going round it.
     let half = (window_len / 2).max(1);
+    let mut next = 0;
     while !shared.stop.load(Ordering::Relaxed) {
         let Ok(permit) = window.acquire_many(half as u32).await else {
             return;
@@ -355,9 +467,19 @@ async fn write_loop(
             window.add_permits(n);
             return;
         }
-        if writer.write_all(&frames[..n * frame_len]).await.is_err() {
-            shared.errors.fetch_add(1, Ordering::Relaxed);
-            return;
+        while n > 0 {
+            let take = n.min(ends.len() - next);
+            let start = if next == 0 { 0 } else { ends[next - 1] };
+            if writer
+                .write_all(&frames[start..ends[next + take - 1]])
+                .await
+                .is_err()
+            {
+                shared.errors.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            next = (next + take) % ends.len();
+            n -= take;
         }
     }
 }
@@ -365,12 +487,41 @@ async fn write_loop(
 async fn read_loop(
     mut reader: OwnedReadHalf,
     size: usize,
+    deflate: bool,
     window: Arc<Semaphore>,
     window_len: usize,
     shared: Arc<Shared>,
     stop_rx: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut echoes = Echoes::new(size);
+    let mut echoes = Echoes::new(size, deflate);
+    let mut count = 0u64;
+    read_echoes(
+        &mut reader,
+        &mut echoes,
+        &mut count,
+        &window,
+        window_len,
+        &shared,
+        stop_rx,
+    )
+    .await;
+    shared
+        .reply_bytes
+        .fetch_add(echoes.payload_bytes, Ordering::Relaxed);
+    shared.replies.fetch_add(count, Ordering::Relaxed);
+}
+
+/// The body of [`read_loop`]: reads and counts echoes (`count`) until the
+/// measurement stops and every message sent came back.
+async fn read_echoes(
+    reader: &mut OwnedReadHalf,
+    echoes: &mut Echoes,
+    count: &mut u64,
+    window: &Semaphore,
+    window_len: usize,
+    shared: &Shared,
+    stop_rx: tokio::sync::watch::Receiver<bool>,
+) {
     let mut buf = vec![0u8; 256 << 10];
     let mut stopping = stop_rx.clone();
     loop {
@@ -393,6 +544,7 @@ async fn read_loop(
         match echoes.feed(&buf[..n]) {
             Ok(0) => {}
             Ok(done) => {
+                *count += done;
                 shared.echoes.fetch_add(done, Ordering::Relaxed);
                 window.add_permits(done as usize);
             }
@@ -405,8 +557,6 @@ async fn read_loop(
     }
 }
 
-/// Messages in flight per connection: enough to keep the server busy, a
-/// bounded amount of memory.
 /// Messages in flight per connection: 64, or as many as fit in 512 KiB
 /// (8 of 64 KiB), so every library always has a backlog to batch replies
 /// from and large payloads do not flood the socket buffers.
@@ -416,29 +566,55 @@ fn window_for(size: usize) -> usize {
 
 struct Sample {
     messages_per_sec: f64,
+    /// Mean payload bytes of an echo (the compressed size with deflate).
+    reply_bytes: f64,
     server_cpu: f64,
     loadgen_cpu: f64,
     errors: u64,
+}
+
+/// The masked client frames a connection sends, over and over, one after
+/// the other, and where each ends. The first carries message 0, which the
+/// echo check expects. A window's worth of binary messages; with
+/// `deflate`, JSON-like text, each message compressed on its own (RSV1
+/// set), and enough different ones (about 1 MiB, at most 4,096) that a
+/// server's compressor never finds a whole earlier message in its 32 KiB
+/// window, as it would if a few messages came round again and again.
+fn client_frames(size: usize, window_len: usize, deflate: bool) -> (Vec<u8>, Vec<usize>) {
+    let count = if deflate {
+        ((1 << 20) / size.max(1)).clamp(window_len, 4096)
+    } else {
+        window_len
+    };
+    let mut frames = Vec::new();
+    let mut ends = Vec::with_capacity(count);
+    let mut rng = XorShift(0x1234_5678);
+    for i in 0..count {
+        let data = message(size, i, deflate);
+        if deflate {
+            // FIN, RSV1, text.
+            encode_masked(&mut frames, 0x41, &deflate_message(&data), rng.next_key());
+        } else {
+            encode_masked(&mut frames, 0x2, &data, rng.next_key());
+        }
+        ends.push(frames.len());
+    }
+    (frames, ends)
 }
 
 async fn measure(
     server: &Server,
     conns: usize,
     size: usize,
-    warmup: f64,
-    secs: f64,
+    o: &Options,
 ) -> Result<Sample, BoxError> {
+    let (warmup, secs, deflate) = (o.warmup, o.secs, o.deflate);
     let window_len = window_for(size);
-    let mut frames = Vec::new();
-    let mut rng = XorShift(0x1234_5678);
-    for i in 0..window_len {
-        // The first frame carries payload 0, which the echo check expects.
-        let data = payload(size, if i == 0 { 0 } else { i });
-        encode_masked(&mut frames, 0x2, &data, rng.next_key());
-    }
-    let frame_len = frames.len() / window_len;
-    let frames = Arc::new(frames);
+    let (frames, ends) = client_frames(size, window_len, deflate);
+    let (frames, ends) = (Arc::new(frames), Arc::new(ends));
     let shared = Arc::new(Shared {
+        reply_bytes: AtomicU64::new(0),
+        replies: AtomicU64::new(0),
         echoes: AtomicU64::new(0),
         stop: AtomicBool::new(false),
         errors: AtomicU64::new(0),
@@ -446,7 +622,8 @@ async fn measure(
     let mut streams = Vec::with_capacity(conns);
     for chunk in (0..conns).collect::<Vec<_>>().chunks(64) {
         let opened =
-            futures_util::future::join_all(chunk.iter().map(|_| connect(server.addr))).await;
+            futures_util::future::join_all(chunk.iter().map(|_| connect(server.addr, deflate)))
+                .await;
         for stream in opened {
             streams.push(stream?);
         }
@@ -459,6 +636,7 @@ async fn measure(
         tasks.push(tokio::spawn(read_loop(
             reader,
             size,
+            deflate,
             Arc::clone(&window),
             window_len,
             Arc::clone(&shared),
@@ -467,7 +645,7 @@ async fn measure(
         tasks.push(tokio::spawn(write_loop(
             writer,
             Arc::clone(&frames),
-            frame_len,
+            Arc::clone(&ends),
             window,
             window_len,
             Arc::clone(&shared),
@@ -493,8 +671,10 @@ async fn measure(
         task.abort();
     }
     let elapsed = (t1 - t0).as_secs_f64();
+    let replies = shared.replies.load(Ordering::Relaxed).max(1);
     Ok(Sample {
         messages_per_sec: (c1 - c0) as f64 / elapsed,
+        reply_bytes: shared.reply_bytes.load(Ordering::Relaxed) as f64 / replies as f64,
         server_cpu: (s1 - s0) / elapsed,
         loadgen_cpu: (l1 - l0) / elapsed,
         errors: shared.errors.load(Ordering::Relaxed),
@@ -516,6 +696,8 @@ fn echo(o: &Options) -> Result<(), BoxError> {
     let mut samples = Samples::new();
     // Server CPU microseconds per echoed message.
     let mut costs = Samples::new();
+    // Mean payload bytes of an echo.
+    let mut reply_sizes = Samples::new();
     let mut raw = String::from(
         "round,conns,payload,variant,messages_per_sec,server_cpu,loadgen_cpu,errors\n",
     );
@@ -527,8 +709,7 @@ fn echo(o: &Options) -> Result<(), BoxError> {
                 let shift = (round + conns + size) % servers.len();
                 for k in 0..servers.len() {
                     let server = &servers[(k + shift) % servers.len()];
-                    let sample =
-                        runtime.block_on(measure(server, conns, size, o.warmup, o.secs))?;
+                    let sample = runtime.block_on(measure(server, conns, size, o))?;
                     eprintln!(
                         "round {} conns {conns:>3} payload {:>6} {:<22} {:>12} msg/s  server cpu {:.2} loadgen cpu {:.2}{}",
                         round + 1,
@@ -553,6 +734,10 @@ fn echo(o: &Options) -> Result<(), BoxError> {
                         .entry((conns, size, server.variant.clone()))
                         .or_default()
                         .push(sample.messages_per_sec);
+                    reply_sizes
+                        .entry((conns, size, server.variant.clone()))
+                        .or_default()
+                        .push(sample.reply_bytes);
                     if sample.messages_per_sec > 0.0 {
                         costs
                             .entry((conns, size, server.variant.clone()))
@@ -563,9 +748,21 @@ fn echo(o: &Options) -> Result<(), BoxError> {
             }
         }
     }
-    write_out(o, "echo-raw.csv", &raw);
+    let (name, what) = if o.deflate {
+        (
+            "echo-deflate",
+            format!(
+                " with permessage-deflate: JSON-like text, each message \
+                 compressed by the load generator on its own (offer: \
+                 `{DEFLATE_OFFER}`) and by the server as it is configured"
+            ),
+        )
+    } else {
+        ("echo", String::new())
+    };
+    write_out(o, &format!("{name}-raw.csv"), &raw);
     let mut table = format!(
-        "### Loopback echo: messages per second (median of {} rounds)\n\n\
+        "### Loopback echo{what}: messages per second (median of {} rounds)\n\n\
          Each cell: median echoes per second over {} s after {} s of warm-up, \
          and the ratio to the best peer variant (fastwebsockets, \
          tokio-websockets, tungstenite) in the same configuration.\n\n",
@@ -604,8 +801,19 @@ fn echo(o: &Options) -> Result<(), BoxError> {
             .map(|m| format!("{} ({:.2}×)", thousands(1e6 / m), best_peer / m))
             .collect()
     }));
+    if o.deflate {
+        table.push_str(
+            "\n### Loopback echo with permessage-deflate: mean bytes of payload per \
+             echo (median of rounds)\n\n\
+             What each server's compression makes of a message of the size \
+             in the row: fewer bytes is better compressed.\n\n",
+        );
+        table.push_str(&median_grid(o, &reply_sizes, |medians| {
+            medians.iter().map(|m| format!("{m:.0}")).collect()
+        }));
+    }
     println!("{table}");
-    write_out(o, "echo.md", &table);
+    write_out(o, &format!("{name}.md"), &table);
     if failures > 0 {
         return Err(format!("{failures} connection errors or failed checks").into());
     }
@@ -681,9 +889,10 @@ fn memory(o: &Options) -> Result<(), BoxError> {
         let streams = runtime.block_on(async {
             let mut streams = Vec::with_capacity(conns);
             for chunk in (0..conns).collect::<Vec<_>>().chunks(100) {
-                let opened =
-                    futures_util::future::join_all(chunk.iter().map(|_| connect(server.addr)))
-                        .await;
+                let opened = futures_util::future::join_all(
+                    chunk.iter().map(|_| connect(server.addr, false)),
+                )
+                .await;
                 for stream in opened {
                     streams.push(stream?);
                 }
