@@ -5,10 +5,14 @@
 //! cargo run --release --example autobahn_client -- [URL] [--agent NAME] [--blocking]
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9002
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9002 --blocking
+//! cargo run --release --example autobahn_client --features rustls -- wss://localhost:9003 --ca ca.pem
 //! ```
 //!
-//! - `URL`: the fuzzing server's base URL, `ws://HOST:PORT` (a trailing `/`
-//!   is ignored). Default `ws://127.0.0.1:9001`.
+//! - `URL`: the fuzzing server's base URL, `ws://HOST:PORT` or
+//!   `wss://HOST:PORT` (feature `rustls`; a trailing `/` is ignored).
+//!   Default `ws://127.0.0.1:9001`.
+//! - `--ca FILE`: for `wss://`, trust the CA certificates in this PEM
+//!   file instead of Mozilla's roots.
 //! - `--agent NAME`: the name the cases are reported under. Default
 //!   `rfc6455-tokio`, or `rfc6455-blocking` with `--blocking`.
 //! - `--blocking`: use the blocking adapter (`rfc6455::blocking`) instead of
@@ -52,12 +56,16 @@ struct Args {
     autobahn_offer: bool,
 }
 
-const USAGE: &str = "usage: autobahn_client [ws://HOST:PORT] [--agent NAME] [--blocking] \
-                     [--deflate-min-size N] [--autobahn-offer]";
+const USAGE: &str = "usage: autobahn_client [ws://HOST:PORT | wss://HOST:PORT] [--agent NAME] \
+                     [--blocking] [--deflate-min-size N] [--autobahn-offer] [--ca FILE]";
 
 /// `--deflate-min-size` and `--autobahn-offer`, set once by `main` for
 /// every connection.
 static DEFLATE: OnceLock<(Option<usize>, bool)> = OnceLock::new();
+
+/// `--ca`, read once by `main` for every connection.
+#[cfg(feature = "rustls")]
+static TLS: OnceLock<rfc6455::tls::ClientTls> = OnceLock::new();
 
 fn parse_args() -> Result<Args, String> {
     let mut base = None;
@@ -71,6 +79,17 @@ fn parse_args() -> Result<Args, String> {
             "--blocking" => blocking = true,
             "--agent" => agent = Some(args.next().ok_or("--agent needs a name")?),
             "--autobahn-offer" => autobahn_offer = true,
+            "--ca" => {
+                let file = args.next().ok_or("--ca needs a PEM file")?;
+                #[cfg(feature = "rustls")]
+                {
+                    let tls = rfc6455::tls::ClientTls::from_ca_file(&file)
+                        .map_err(|error| error.to_string())?;
+                    TLS.get_or_init(|| tls);
+                }
+                #[cfg(not(feature = "rustls"))]
+                return Err(format!("--ca {file}: TLS needs the rustls feature"));
+            }
             "--deflate-min-size" => {
                 let n = args.next().and_then(|n| n.parse().ok());
                 deflate_min_size = Some(n.ok_or("--deflate-min-size needs a number of bytes")?);
@@ -99,10 +118,14 @@ fn parse_args() -> Result<Args, String> {
 }
 
 /// The handshake options: permessage-deflate offered with the defaults,
-/// its threshold from `--deflate-min-size`.
+/// its threshold from `--deflate-min-size`; the roots from `--ca`.
 fn options() -> ClientOptions {
     #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
     let mut options = ClientOptions::new();
+    #[cfg(feature = "rustls")]
+    if let Some(tls) = TLS.get() {
+        options = options.tls(tls.clone());
+    }
     #[cfg(feature = "deflate")]
     if let (Some(deflate), Some(&(min_size, autobahn_offer))) =
         (&mut options.config.deflate, DEFLATE.get())
@@ -192,11 +215,9 @@ fn report(case: u32, count: u32, started: Instant, end: End) {
 
 /// The run over the blocking adapter.
 mod blocking_run {
-    use std::net::TcpStream;
     use std::time::Instant;
 
-    use rfc6455::blocking::{self, Error, WebSocket};
-    use rfc6455::handshake::Target;
+    use rfc6455::blocking::{self, Error, MaybeTlsStream, WebSocket};
     use rfc6455::Message;
 
     use super::{
@@ -204,12 +225,9 @@ mod blocking_run {
         update_reports_url, Args, End,
     };
 
-    fn open(url: &str) -> Result<WebSocket<TcpStream>, Error> {
-        let target = Target::parse(url)?;
-        let stream = TcpStream::connect((target.host.trim_matches(['[', ']']), target.port))?;
-        stream.set_nodelay(true)?;
-        let (ws, _response) = blocking::client(url, options(), stream, config())?;
-        ws.with_timers()
+    fn open(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
+        let (ws, _response) = blocking::connect_with(url, options(), config())?;
+        Ok(ws)
     }
 
     /// Echoes text and binary messages until the connection ends.
@@ -265,16 +283,15 @@ mod blocking_run {
 mod tokio_run {
     use std::time::Instant;
 
-    use rfc6455::tokio::{Error, WebSocket};
+    use rfc6455::tokio::{Error, MaybeTlsStream, WebSocket};
     use rfc6455::Message;
-    use tokio::net::TcpStream;
 
     use super::{
         config, options, parse_case_count, report, reports_updated, run_case_url,
         update_reports_url, Args, End,
     };
 
-    async fn open(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+    async fn open(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
         let (ws, _response) = rfc6455::tokio::connect_with(url, options(), config()).await?;
         Ok(ws)
     }

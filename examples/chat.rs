@@ -8,15 +8,24 @@
 //! Then open <http://127.0.0.1:8080> in two tabs. The page
 //! (`examples/chat/index.html`, compiled in) is plain HTML and JavaScript.
 //!
+//! Over TLS (`https://` and `wss://`), with a certificate chain and its
+//! private key in PEM files, and the crate's feature `rustls`:
+//!
+//! ```text
+//! cargo run --release --example chat --features rustls -- 0.0.0.0:8443 --tls cert.pem key.pem
+//! ```
+//!
 //! # Serving HTTP and WebSocket on one port
 //!
-//! Every connection starts with the crate's own server handshake reader
-//! ([`ServerHandshake`]): a plain HTTP request (`Incoming::Http`) gets the
-//! page at `GET /`, 404 for other paths and 405 for other methods, and the
-//! connection closes; an upgrade (`Incoming::Upgrade`) is accepted at `/ws`
-//! only, and from a browser only when its `Origin` is this server's own
-//! host (so other sites' pages cannot join the chat on a visitor's behalf).
-//! The whole handshake must arrive within 10 seconds.
+//! Every connection starts with the tokio adapter's HTTP entry point,
+//! [`read_request`], which reads one request under the limits of the
+//! handshake configuration: a plain HTTP request (`Incoming::Http`) gets
+//! the page at `GET /`, 404 for other paths and 405 for other methods, and
+//! the connection closes; an upgrade (`Incoming::Upgrade`) is accepted at
+//! `/ws` only, and from a browser only when its `Origin` is this server's
+//! own host (so other sites' pages cannot join the chat on a visitor's
+//! behalf). The whole handshake, request and answer, must be done within
+//! 10 seconds.
 //!
 //! # Protocol
 //!
@@ -70,19 +79,20 @@
 //! # Log
 //!
 //! One line per HTTP request, connect (with the negotiated extension),
-//! close (with its code) and error.
+//! close (with its code) and error (a failed TLS handshake included).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rfc6455::handshake::{response, Accept, Incoming, Request, ServerHandshake};
-use rfc6455::tokio::{Error, WebSocket};
-use rfc6455::{CloseCode, CloseFrame, Config, Connection, Keepalive, Message, Role};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rfc6455::handshake::{Accept, Request};
+use rfc6455::tokio::{read_request, Error, Incoming, Rejection, WebSocket};
+use rfc6455::{CloseCode, CloseFrame, Config, Keepalive, Message};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
@@ -119,12 +129,25 @@ fn config() -> Config {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let (addr, tls) = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(why) => {
+            eprintln!("{why}\nusage: chat [ADDRESS] [--tls CERT.pem KEY.pem]");
+            std::process::exit(2);
+        }
+    };
+    let tls = match tls {
+        Some((cert, key)) => Some(tls_acceptor(&cert, &key)?),
+        None => None,
+    };
     let listener = TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
-    println!("chat listening on http://{local}/ (WebSocket at ws://{local}/ws)");
+    let (http, ws) = if tls.is_some() {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
+    println!("chat listening on {http}://{local}/ (WebSocket at {ws}://{local}/ws)");
     let room = Room::default();
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -137,149 +160,163 @@ async fn main() -> std::io::Result<()> {
             }
         };
         let room = room.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
-            match handshake(stream, peer).await {
-                Ok(Some(ws)) => {
-                    match ws.negotiated().extension_name() {
-                        Some(extension) => println!("connect {peer} {extension}"),
-                        None => println!("connect {peer}"),
-                    }
-                    let end = chat(ws, peer, &room).await;
-                    println!("{end}");
-                }
-                Ok(None) => {}
-                Err(error) => println!("error {peer}: {error}"),
+            match tls {
+                None => connection(stream, peer, &room).await,
+                Some(acceptor) => over_tls(acceptor, stream, peer, &room).await,
             }
         });
     }
 }
 
-// ---------------------------------------------------------------------------
-// The opening handshake: the page, or a WebSocket.
+/// The address and, after `--tls`, the certificate chain and key files.
+fn parse_args(
+    mut args: impl Iterator<Item = String>,
+) -> Result<(String, Option<(PathBuf, PathBuf)>), String> {
+    let mut addr = None;
+    let mut tls = None;
+    while let Some(arg) = args.next() {
+        if arg == "--tls" {
+            match (args.next(), args.next()) {
+                (Some(cert), Some(key)) => tls = Some((cert.into(), key.into())),
+                _ => return Err("--tls takes two files: the certificate chain and the key".into()),
+            }
+        } else if arg.starts_with('-') || addr.is_some() {
+            return Err(format!("unexpected argument `{arg}`"));
+        } else {
+            addr = Some(arg);
+        }
+    }
+    Ok((addr.unwrap_or_else(|| "127.0.0.1:8080".into()), tls))
+}
 
-/// Reads one request head within [`HANDSHAKE_TIMEOUT`] and answers it.
-/// Returns the WebSocket for an accepted upgrade at `/ws`, `None` when an
-/// HTTP response was sent (or the client left without sending anything).
-async fn handshake(
-    stream: TcpStream,
-    peer: SocketAddr,
-) -> Result<Option<WebSocket<TcpStream>>, Error> {
-    let mut received = 0;
-    let result = tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        handshake_inner(stream, peer, &mut received),
-    )
-    .await
-    .unwrap_or(Err(Error::HandshakeTimeout));
-    match result {
-        // Browsers open spare connections they may never use; one that
-        // closes or idles without a byte is not worth a log line.
-        Err(Error::HandshakeEof | Error::HandshakeTimeout) if received == 0 => Ok(None),
-        other => other,
+/// Serves one connection: the page, or a member of the room.
+async fn connection<S>(stream: S, peer: SocketAddr, room: &Room)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match serve(stream, peer).await {
+        Ok(Some(ws)) => {
+            match ws.negotiated().extension_name() {
+                Some(extension) => println!("connect {peer} {extension}"),
+                None => println!("connect {peer}"),
+            }
+            let end = chat(ws, peer, room).await;
+            println!("{end}");
+        }
+        Ok(None) => {}
+        Err(error) => println!("error {peer}: {error}"),
     }
 }
 
-async fn handshake_inner(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    received: &mut usize,
-) -> Result<Option<WebSocket<TcpStream>>, Error> {
-    let config = config();
-    let mut handshake = ServerHandshake::with_config(config.handshake.clone());
-    let mut buf = [0; 4096];
-    let incoming = loop {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Err(Error::HandshakeEof);
-        }
-        *received += n;
-        match handshake.receive(&buf[..n]) {
-            Ok(Some(incoming)) => break incoming,
-            Ok(None) => {}
-            Err(error) => {
-                // 400, 414, 426 or 431, with a body naming the problem.
-                stream.write_all(&error.response()).await?;
-                let _ = stream.shutdown().await;
-                return Err(error.into());
-            }
-        }
-    };
-    let request = match incoming {
-        Incoming::Http(request) => {
-            let (status, reply) = http_answer(&request)?;
+// ---------------------------------------------------------------------------
+// TLS (`--tls`, with the crate's feature `rustls`): https:// and wss://.
+
+/// What accepts TLS connections.
+#[cfg(feature = "rustls")]
+type Tls = rfc6455::tls::tokio_rustls::TlsAcceptor;
+/// Without the feature there is nothing to accept TLS with.
+#[cfg(not(feature = "rustls"))]
+type Tls = std::convert::Infallible;
+
+/// A TLS acceptor with the certificate chain and key of two PEM files.
+#[cfg(feature = "rustls")]
+fn tls_acceptor(cert: &Path, key: &Path) -> std::io::Result<Tls> {
+    let config = rfc6455::tls::server_config_from_pem(cert, key).map_err(std::io::Error::other)?;
+    Ok(Tls::from(config))
+}
+
+#[cfg(not(feature = "rustls"))]
+fn tls_acceptor(_: &Path, _: &Path) -> std::io::Result<Tls> {
+    Err(std::io::Error::other(
+        "--tls needs TLS: build the example with `--features rustls`",
+    ))
+}
+
+/// The TLS handshake (within [`HANDSHAKE_TIMEOUT`]), then the connection.
+#[cfg(feature = "rustls")]
+async fn over_tls(acceptor: Tls, stream: TcpStream, peer: SocketAddr, room: &Room) {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => connection(stream, peer, room).await,
+        // A spare connection closed unused, as with plain HTTP: no line.
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Ok(Err(error)) => println!("error {peer}: TLS: {error}"),
+        Err(_) => println!("error {peer}: TLS: the handshake did not finish in time"),
+    }
+}
+
+#[cfg(not(feature = "rustls"))]
+async fn over_tls(acceptor: Tls, _: TcpStream, _: SocketAddr, _: &Room) {
+    match acceptor {}
+}
+
+// ---------------------------------------------------------------------------
+// The opening handshake: the page, or a WebSocket.
+
+/// Reads one request (within [`HANDSHAKE_TIMEOUT`], under the limits of
+/// [`config`]) and answers it. Returns the WebSocket for an accepted
+/// upgrade at `/ws`, `None` when an HTTP response was sent or no request
+/// came (browsers open spare connections they may never use).
+async fn serve<S>(stream: S, peer: SocketAddr) -> Result<Option<WebSocket<S>>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    // A request that breaks a rule has had its answer (400, 414, 426 or
+    // 431, with a body naming the problem) when this returns an error.
+    let upgrade = match read_request(stream, config()).await? {
+        None => return Ok(None),
+        Some(Incoming::Http(http)) => {
+            let request = http.request();
+            let (status, headers, body) = http_answer(request);
             println!(
                 "http {peer} {} {} {status}",
                 request.method(),
                 request.target()
             );
-            stream.write_all(&reply).await?;
-            let _ = stream.shutdown().await;
+            http.respond(status, &headers, body).await?;
             return Ok(None);
         }
-        Incoming::Upgrade(request) => request,
+        Some(Incoming::Upgrade(upgrade)) => upgrade,
     };
+    let request = upgrade.request();
     let refusal = if request.path() != "/ws" {
         Some((404, "There is no WebSocket here; the chat is at /ws.\n"))
-    } else if !same_origin(&request) {
+    } else if !same_origin(request) {
         Some((403, "Cross-origin WebSocket connections are not allowed.\n"))
     } else {
         None
     };
     if let Some((status, body)) = refusal {
         println!("refused {peer} {}: {status}", request.target());
-        stream
-            .write_all(&response(status, &plain_headers(), body.as_bytes())?)
-            .await?;
-        let _ = stream.shutdown().await;
+        upgrade.reject(Rejection::new(status, body)).await?;
         return Ok(None);
     }
-    // permessage-deflate as `config.handshake.deflate` says (on by
+    // permessage-deflate as `config().handshake.deflate` says (on by
     // default, so a browser tab gets compressed frames).
-    let (reply, negotiated) = request.accept_negotiated(&Accept::new(), &config.handshake)?;
-    stream.write_all(&reply).await?;
-    let mut conn = negotiated.install(Connection::new(Role::Server, config));
-    // Frames the client sent right behind its request belong to the
-    // connection, before anything read later.
-    conn.receive(handshake.leftover());
-    Ok(Some(
-        WebSocket::from_connection(stream, conn).with_negotiated(negotiated),
-    ))
-}
-
-/// Headers of the small plain-text answers. Every answer closes the
-/// connection, so say so.
-fn plain_headers() -> [(&'static str, &'static str); 2] {
-    [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Connection", "close"),
-    ]
+    upgrade.accept(Accept::new()).await.map(Some)
 }
 
 /// The answer to a plain HTTP request: the page, 404 or 405.
-fn http_answer(request: &Request) -> Result<(u16, Vec<u8>), Error> {
-    let reply = match (request.method(), request.path()) {
+fn http_answer(request: &Request) -> (u16, Vec<(&'static str, &'static str)>, &'static [u8]) {
+    const PLAIN: (&str, &str) = ("Content-Type", "text/plain; charset=utf-8");
+    match (request.method(), request.path()) {
         ("GET", "/") => (
             200,
-            response(
-                200,
-                &[
-                    ("Content-Type", "text/html; charset=utf-8"),
-                    ("Cache-Control", "no-store"),
-                    ("Connection", "close"),
-                ],
-                PAGE.as_bytes(),
-            )?,
+            vec![
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("Cache-Control", "no-store"),
+            ],
+            PAGE.as_bytes(),
         ),
-        ("GET", _) => (404, response(404, &plain_headers(), b"Not found.\n")?),
-        _ => {
-            let [content_type, connection] = plain_headers();
-            let headers = [content_type, connection, ("Allow", "GET")];
-            let body = b"Only GET is supported.\n";
-            (405, response(405, &headers, body)?)
-        }
-    };
-    Ok(reply)
+        ("GET", _) => (404, vec![PLAIN], b"Not found.\n"),
+        _ => (
+            405,
+            vec![PLAIN, ("Allow", "GET")],
+            b"Only GET is supported.\n",
+        ),
+    }
 }
 
 /// Whether an upgrade comes from this server's own page: a browser always
@@ -444,7 +481,10 @@ struct Client {
 }
 
 /// Runs a client's connection until it ends, and takes it out of the room.
-async fn chat(mut ws: WebSocket<TcpStream>, peer: SocketAddr, room: &Room) -> End {
+async fn chat<S>(mut ws: WebSocket<S>, peer: SocketAddr, room: &Room) -> End
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     static NEXT_ID: AtomicU64 = AtomicU64::new(0);
     let (queue, mut outgoing) = mpsc::channel::<Frame>(QUEUE_LEN);
     let mut client = Client {
@@ -745,6 +785,24 @@ mod tests {
         assert!(valid_name(&"x".repeat(33)).is_err());
         assert_eq!(valid_name(&"é".repeat(32)).map(str::len), Ok(64));
         assert!(valid_name("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn arguments_are_an_address_and_tls_files_in_any_order() {
+        let parse = |args: &[&str]| parse_args(args.iter().map(|a| a.to_string()));
+        assert_eq!(parse(&[]), Ok(("127.0.0.1:8080".into(), None)));
+        let tls = Some(("c.pem".into(), "k.pem".into()));
+        assert_eq!(
+            parse(&["0.0.0.0:1", "--tls", "c.pem", "k.pem"]),
+            Ok(("0.0.0.0:1".into(), tls.clone()))
+        );
+        assert_eq!(
+            parse(&["--tls", "c.pem", "k.pem", "0.0.0.0:1"]),
+            Ok(("0.0.0.0:1".into(), tls))
+        );
+        assert!(parse(&["--tls", "c.pem"]).is_err());
+        assert!(parse(&["a:1", "b:2"]).is_err());
+        assert!(parse(&["--verbose"]).is_err());
     }
 
     #[test]

@@ -2,7 +2,12 @@
 //!
 //! ```text
 //! cargo run --release --example echo_server -- 127.0.0.1:9001
+//! cargo run --release --example echo_server --features rustls -- 127.0.0.1:9443 --tls cert.pem key.pem
 //! ```
+//!
+//! `--tls CERT KEY` serves `wss://` with the PEM certificate chain and key
+//! (feature `rustls`; `cargo run --example tls_cert` makes a pair for
+//! localhost, with the CA a client can be given).
 //!
 //! Every text and binary message comes back as it was sent. Limits are
 //! raised to 64 MiB so the Autobahn testsuite's large-message cases run.
@@ -12,10 +17,12 @@
 //! Connects, closes and errors are logged, one line each.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use rfc6455::handshake::Accept;
 use rfc6455::tokio::Error;
 use rfc6455::{Config, Message};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
 /// permessage-deflate is negotiated through the adapter's default
@@ -35,10 +42,21 @@ fn config(deflate_min_size: Option<usize>) -> Config {
     config
 }
 
-/// The command line: `[ADDR] [--deflate-min-size N]`.
-fn parse_args() -> Result<(String, Option<usize>), String> {
+/// What the command line asked for.
+struct Args {
+    addr: String,
+    deflate_min_size: Option<usize>,
+    /// `--tls CERT KEY`: the PEM files to serve `wss://` with.
+    tls: Option<(PathBuf, PathBuf)>,
+}
+
+const USAGE: &str = "usage: [ADDR] [--deflate-min-size N] [--tls CERT KEY]";
+
+/// The command line: `[ADDR] [--deflate-min-size N] [--tls CERT KEY]`.
+fn parse_args() -> Result<Args, String> {
     let mut addr = None;
     let mut min_size = None;
+    let mut tls = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -46,17 +64,75 @@ fn parse_args() -> Result<(String, Option<usize>), String> {
                 let n = args.next().and_then(|n| n.parse().ok());
                 min_size = Some(n.ok_or("--deflate-min-size needs a number of bytes")?);
             }
+            "--tls" => match (args.next(), args.next()) {
+                (Some(cert), Some(key)) => tls = Some((cert.into(), key.into())),
+                _ => return Err("--tls needs a certificate file and a key file (PEM)".into()),
+            },
             _ if arg.starts_with('-') || addr.is_some() => {
-                return Err(format!("usage: ADDR [--deflate-min-size N], got {arg}"))
+                return Err(format!("{USAGE}, got {arg}"))
             }
             _ => addr = Some(arg),
         }
     }
-    Ok((addr.unwrap_or_else(|| "127.0.0.1:9001".into()), min_size))
+    Ok(Args {
+        addr: addr.unwrap_or_else(|| "127.0.0.1:9001".into()),
+        deflate_min_size: min_size,
+        tls,
+    })
 }
 
-async fn serve(stream: TcpStream, config: Config) -> Result<Option<u16>, Error> {
+/// The TLS acceptor for `--tls`, if given.
+#[cfg(feature = "rustls")]
+type Acceptor = rfc6455::tls::tokio_rustls::TlsAcceptor;
+/// Without the `rustls` feature there is none (`--tls` is refused).
+#[cfg(not(feature = "rustls"))]
+#[derive(Clone)]
+enum Acceptor {}
+
+fn acceptor(tls: Option<(PathBuf, PathBuf)>) -> Result<Option<Acceptor>, String> {
+    let Some((cert, key)) = tls else {
+        return Ok(None);
+    };
+    #[cfg(feature = "rustls")]
+    {
+        let config = rfc6455::tls::server_config_from_pem(cert, key).map_err(|e| e.to_string())?;
+        Ok(Some(Acceptor::from(config)))
+    }
+    #[cfg(not(feature = "rustls"))]
+    {
+        let _ = (cert, key);
+        Err(
+            "--tls needs the rustls feature: cargo run --example echo_server --features rustls"
+                .into(),
+        )
+    }
+}
+
+/// Runs the TLS handshake (if serving `wss://`), within the handshake
+/// timeout, then the echo.
+async fn serve_tcp(
+    stream: TcpStream,
+    acceptor: Option<Acceptor>,
+    config: Config,
+) -> Result<Option<u16>, Error> {
     stream.set_nodelay(true)?;
+    let Some(acceptor) = acceptor else {
+        return serve(stream, config).await;
+    };
+    #[cfg(feature = "rustls")]
+    {
+        let handshake = tokio::time::timeout(config.handshake.timeout, acceptor.accept(stream));
+        let tls = handshake.await.map_err(|_| Error::HandshakeTimeout)??;
+        serve(tls, config).await
+    }
+    #[cfg(not(feature = "rustls"))]
+    match acceptor {}
+}
+
+async fn serve<S>(stream: S, config: Config) -> Result<Option<u16>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut ws = rfc6455::tokio::accept_with(stream, config, |_| Ok(Accept::new())).await?;
     let mut close_code = None;
     while let Some(message) = ws.read().await? {
@@ -71,11 +147,13 @@ async fn serve(stream: TcpStream, config: Config) -> Result<Option<u16>, Error> 
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    let (addr, deflate_min_size) = parse_args()
-        .map_err(|usage| std::io::Error::new(std::io::ErrorKind::InvalidInput, usage))?;
-    let listener = TcpListener::bind(&addr).await?;
+    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
+    let args = parse_args().map_err(invalid)?;
+    let acceptor = acceptor(args.tls).map_err(invalid)?;
+    let listener = TcpListener::bind(&args.addr).await?;
+    let scheme = if acceptor.is_some() { "wss" } else { "ws" };
     println!(
-        "echo server (tokio) listening on ws://{}",
+        "echo server (tokio) listening on {scheme}://{}",
         listener.local_addr()?
     );
     loop {
@@ -87,9 +165,10 @@ async fn main() -> std::io::Result<()> {
             }
         };
         println!("connect {peer}");
-        let config = config(deflate_min_size);
+        let config = config(args.deflate_min_size);
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            match serve(stream, config).await {
+            match serve_tcp(stream, acceptor, config).await {
                 Ok(Some(code)) => println!("closed {peer}: {code}"),
                 Ok(None) => println!("closed {peer}"),
                 Err(error) => println!("error {peer}: {error}"),

@@ -2,7 +2,12 @@
 //!
 //! ```text
 //! cargo run --release --example echo_server_blocking -- 127.0.0.1:9001
+//! cargo run --release --example echo_server_blocking --features rustls -- 127.0.0.1:9443 --tls cert.pem key.pem
 //! ```
+//!
+//! `--tls CERT KEY` serves `wss://` with the PEM certificate chain and key
+//! (feature `rustls`), over `rustls::StreamOwned`; `cargo run --example
+//! tls_cert` makes a pair for localhost.
 //!
 //! Every text and binary message comes back as it was sent. Limits are
 //! raised to 64 MiB so the Autobahn testsuite's large-message cases run.
@@ -10,10 +15,12 @@
 //! `--deflate-min-size N` sets the size under which messages are sent
 //! uncompressed (default 32).
 
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::thread;
 
-use rfc6455::blocking::{self, Error};
+use rfc6455::blocking::{self, Error, SocketTimeouts};
 use rfc6455::handshake::Accept;
 use rfc6455::{Config, Message};
 
@@ -34,10 +41,21 @@ fn config(deflate_min_size: Option<usize>) -> Config {
     config
 }
 
-/// The command line: `[ADDR] [--deflate-min-size N]`.
-fn parse_args() -> Result<(String, Option<usize>), String> {
+/// What the command line asked for.
+struct Args {
+    addr: String,
+    deflate_min_size: Option<usize>,
+    /// `--tls CERT KEY`: the PEM files to serve `wss://` with.
+    tls: Option<(PathBuf, PathBuf)>,
+}
+
+const USAGE: &str = "usage: [ADDR] [--deflate-min-size N] [--tls CERT KEY]";
+
+/// The command line: `[ADDR] [--deflate-min-size N] [--tls CERT KEY]`.
+fn parse_args() -> Result<Args, String> {
     let mut addr = None;
     let mut min_size = None;
+    let mut tls = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -45,18 +63,77 @@ fn parse_args() -> Result<(String, Option<usize>), String> {
                 let n = args.next().and_then(|n| n.parse().ok());
                 min_size = Some(n.ok_or("--deflate-min-size needs a number of bytes")?);
             }
+            "--tls" => match (args.next(), args.next()) {
+                (Some(cert), Some(key)) => tls = Some((cert.into(), key.into())),
+                _ => return Err("--tls needs a certificate file and a key file (PEM)".into()),
+            },
             _ if arg.starts_with('-') || addr.is_some() => {
-                return Err(format!("usage: ADDR [--deflate-min-size N], got {arg}"))
+                return Err(format!("{USAGE}, got {arg}"))
             }
             _ => addr = Some(arg),
         }
     }
-    Ok((addr.unwrap_or_else(|| "127.0.0.1:9001".into()), min_size))
+    Ok(Args {
+        addr: addr.unwrap_or_else(|| "127.0.0.1:9001".into()),
+        deflate_min_size: min_size,
+        tls,
+    })
 }
 
-fn serve(stream: TcpStream, config: Config) -> Result<(), Error> {
+/// The server's TLS config for `--tls`, if given.
+#[cfg(feature = "rustls")]
+type TlsConfig = std::sync::Arc<rfc6455::tls::rustls::ServerConfig>;
+/// Without the `rustls` feature there is none (`--tls` is refused).
+#[cfg(not(feature = "rustls"))]
+#[derive(Clone)]
+enum TlsConfig {}
+
+fn tls_config(tls: Option<(PathBuf, PathBuf)>) -> Result<Option<TlsConfig>, String> {
+    let Some((cert, key)) = tls else {
+        return Ok(None);
+    };
+    #[cfg(feature = "rustls")]
+    {
+        let config = rfc6455::tls::server_config_from_pem(cert, key).map_err(|e| e.to_string())?;
+        Ok(Some(config))
+    }
+    #[cfg(not(feature = "rustls"))]
+    {
+        let _ = (cert, key);
+        Err(
+            "--tls needs the rustls feature: cargo run --example echo_server_blocking --features rustls"
+                .into(),
+        )
+    }
+}
+
+/// Serves one connection, over TLS when `tls` is given. The read timeout
+/// bounds the handshakes (TLS's included); the timers take over after.
+fn serve_tcp(stream: TcpStream, tls: Option<TlsConfig>, config: Config) -> Result<(), Error> {
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(config.handshake.timeout))?;
+    let Some(tls) = tls else {
+        return serve(stream, config).map(drop);
+    };
+    #[cfg(feature = "rustls")]
+    {
+        use rfc6455::tls::rustls::{ServerConnection, StreamOwned};
+        let conn = ServerConnection::new(tls).map_err(std::io::Error::other)?;
+        let mut stream = serve(StreamOwned::new(conn, stream), config)?;
+        // TLS's own close, after the WebSocket's.
+        stream.conn.send_close_notify();
+        stream.flush()?;
+        Ok(())
+    }
+    #[cfg(not(feature = "rustls"))]
+    match tls {}
+}
+
+/// Echoes until the close handshake is over; gives the stream back.
+fn serve<S>(stream: S, config: Config) -> Result<S, Error>
+where
+    S: Read + Write + SocketTimeouts,
+{
     let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new()))?.with_timers()?;
     while let Some(message) = ws.read()? {
         match message {
@@ -68,15 +145,17 @@ fn serve(stream: TcpStream, config: Config) -> Result<(), Error> {
             Message::Ping(_) | Message::Pong(_) => {}
         }
     }
-    Ok(())
+    Ok(ws.into_parts().0)
 }
 
 fn main() -> std::io::Result<()> {
-    let (addr, deflate_min_size) = parse_args()
-        .map_err(|usage| std::io::Error::new(std::io::ErrorKind::InvalidInput, usage))?;
-    let listener = TcpListener::bind(&addr)?;
+    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
+    let args = parse_args().map_err(invalid)?;
+    let tls = tls_config(args.tls).map_err(invalid)?;
+    let listener = TcpListener::bind(&args.addr)?;
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
     println!(
-        "echo server (blocking) listening on ws://{}",
+        "echo server (blocking) listening on {scheme}://{}",
         listener.local_addr()?
     );
     for stream in listener.incoming() {
@@ -91,8 +170,9 @@ fn main() -> std::io::Result<()> {
             .peer_addr()
             .map_or_else(|_| "unknown".into(), |a| a.to_string());
         println!("connect {peer}");
-        let config = config(deflate_min_size);
-        thread::spawn(move || match serve(stream, config) {
+        let config = config(args.deflate_min_size);
+        let tls = tls.clone();
+        thread::spawn(move || match serve_tcp(stream, tls, config) {
             Ok(()) => println!("closed {peer}"),
             Err(error) => println!("error {peer}: {error}"),
         });

@@ -32,8 +32,10 @@ pub enum Error {
     #[error("handshake refused by the application with status {0}")]
     Refused(u16),
     /// The opening handshake took longer than its timeout
-    /// ([`crate::handshake::HandshakeConfig::timeout`] in the tokio adapter,
-    /// the stream's read timeout in the blocking one).
+    /// ([`crate::handshake::HandshakeConfig::timeout`] in the tokio adapter
+    /// and in both adapters' `connect`, where it bounds everything from the
+    /// TCP connection to the end of the response; the stream's read
+    /// timeout in the blocking one otherwise).
     #[error("the opening handshake did not finish in time")]
     HandshakeTimeout,
     /// The transport closed before the opening handshake finished.
@@ -45,6 +47,16 @@ pub enum Error {
     /// The call is not allowed in the connection's state.
     #[error(transparent)]
     Usage(#[from] UsageError),
+    /// `connect` could not go through the proxy: unreachable, refused,
+    /// asked for credentials, or did not answer within the handshake
+    /// timeout.
+    #[error(transparent)]
+    Proxy(#[from] crate::proxy::ProxyError),
+    /// `connect` to a `wss://` URL failed in TLS: a certificate that does
+    /// not verify (and why), or a failed TLS handshake.
+    #[cfg(feature = "rustls")]
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A refusal of an opening handshake, returned from the callback of
@@ -116,4 +128,29 @@ where
             .unwrap_or_default();
         (bytes, Err(error.into()))
     })
+}
+
+/// The bytes of a plain HTTP answer (`HttpRequest::respond` in either
+/// adapter): `Connection: close` added unless `headers` name a
+/// `Connection`, and 500 if [`response`] refuses the parts.
+pub(crate) fn http_response(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (Vec<u8>, Result<(), Error>) {
+    let mut all = headers.to_vec();
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("Connection"))
+    {
+        all.push(("Connection", "close"));
+    }
+    match response(status, &all, body) {
+        Ok(bytes) => (bytes, Ok(())),
+        Err(error) => {
+            let body = b"The server could not complete the response.\n";
+            let bytes = response(500, &[("Connection", "close")], body);
+            (bytes.unwrap_or_default(), Err(error.into()))
+        }
+    }
 }

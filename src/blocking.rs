@@ -9,6 +9,11 @@
 //! out: [`WebSocket::with_timers`] turns them on for streams that implement
 //! [`SocketTimeouts`] (`TcpStream` does; [`connect`] turns them on itself).
 //!
+//! [`connect`] and [`connect_with`] open the connection themselves: TCP,
+//! through a proxy when one is set or named by the environment, TLS for
+//! `wss://` (feature `rustls`), all within the handshake timeout; both
+//! URL schemes give a [`MaybeTlsStream`].
+//!
 //! ```no_run
 //! use rfc6455::blocking;
 //! use rfc6455::Message;
@@ -29,8 +34,11 @@ use std::time::{Duration, Instant};
 
 pub use crate::adapter::{Error, Rejection};
 use crate::handshake::{
-    Accept, ClientHandshake, ClientOptions, Negotiated, Request, Response, ServerHandshake,
+    self, Accept, ClientHandshake, ClientOptions, HandshakeConfig, Negotiated, Request, Response,
+    ServerHandshake,
 };
+use crate::transport;
+pub use crate::transport::blocking::MaybeTlsStream;
 use crate::{CloseCode, Config, Connection, Message, Role};
 
 /// A stream whose reads and writes can be given a timeout, so the core's
@@ -76,24 +84,39 @@ pub struct WebSocket<S> {
     negotiated: Negotiated,
 }
 
-/// Connects to a `ws://` URL over TCP, with the default configuration
-/// (permessage-deflate offered). The core's timers are on.
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
-    let handshake = ClientHandshake::new(url, ClientOptions::new())?;
-    if handshake.target().secure {
-        return Err(Error::Io(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "wss:// needs TLS: open a TLS stream and use blocking::client over it",
-        )));
-    }
-    let target = handshake.target();
-    let stream = TcpStream::connect((target.host.trim_matches(['[', ']']), target.port))?;
-    stream.set_nodelay(true)?;
-    // Bound each read and write of the handshake; the timers take over after.
-    let limit = Some(handshake.config().timeout);
-    stream.set_read_timeout(limit)?;
-    stream.set_write_timeout(limit)?;
-    let (ws, response) = handshake_client(handshake, stream, Config::default())?;
+/// Connects to a `ws://` or `wss://` URL with the default configuration:
+/// permessage-deflate offered, through the proxy the environment names
+/// (see [`ClientOptions::proxy`]), `wss://` verified against Mozilla's
+/// roots (feature `rustls`). The core's timers are on.
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+    connect_with(url, ClientOptions::new(), Config::default())
+}
+
+/// Connects to a `ws://` or `wss://` URL with handshake options and a
+/// configuration; see [`client`] for the extensions. The core's timers are
+/// on.
+///
+/// The route comes from `options`: its `proxy` (HTTP `CONNECT` or SOCKS5;
+/// the environment's by default) and, for `wss://`, its `tls` (feature
+/// `rustls`; without it, `wss://` fails with an `Unsupported` I/O error).
+/// TLS runs inside the proxy's tunnel. The whole of it, from the TCP
+/// connection to the end of the server's response, is bounded by
+/// `options.config.timeout`: past it, [`Error::HandshakeTimeout`] (or
+/// [`ProxyError::TimedOut`](crate::proxy::ProxyError::TimedOut) while the
+/// proxy has not answered). Name resolution is the system's and not
+/// bounded.
+pub fn connect_with(
+    url: &str,
+    options: ClientOptions,
+    config: Config,
+) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+    let plan = transport::Plan::of(&options);
+    let handshake = ClientHandshake::new(url, options)?;
+    let deadline = transport::deadline(handshake.config().timeout);
+    let route = plan.route(handshake.target())?;
+    let stream = transport::blocking::open(&route, handshake.target(), deadline)?;
+    let (ws, response) =
+        handshake_client(handshake, stream, config, |stream| stream.arm(deadline))?;
     ws.with_timers().map(|ws| (ws, response))
 }
 
@@ -110,18 +133,25 @@ pub fn client<S: Read + Write>(
     stream: S,
     config: Config,
 ) -> Result<(WebSocket<S>, Response), Error> {
-    handshake_client(ClientHandshake::new(url, options)?, stream, config)
+    handshake_client(ClientHandshake::new(url, options)?, stream, config, |_| {
+        Ok(())
+    })
 }
 
+/// The client handshake; `before_io` runs before each write and read (to
+/// bound them by a deadline).
 fn handshake_client<S: Read + Write>(
     mut handshake: ClientHandshake,
     mut stream: S,
     config: Config,
+    before_io: impl Fn(&S) -> Result<(), Error>,
 ) -> Result<(WebSocket<S>, Response), Error> {
+    before_io(&stream)?;
     stream.write_all(handshake.request())?;
     stream.flush()?;
     let mut buf = [0; 4096];
     let response = loop {
+        before_io(&stream)?;
         let n = read_some(&mut stream, &mut buf)?;
         if n == 0 {
             handshake.receive_eof()?;
@@ -163,29 +193,271 @@ where
     S: Read + Write,
     F: FnOnce(&Request) -> Result<Accept, Rejection>,
 {
-    let mut handshake = ServerHandshake::with_config(config.handshake.clone());
+    let (incoming, leftover) = read_head(&mut stream, &config.handshake, &mut 0)?;
+    let (reply, outcome) = crate::adapter::answer(incoming, &config.handshake, decide);
+    answer_upgrade(stream, &reply, outcome, &leftover, config)
+}
+
+/// Reads one request head, answering a broken one with its error
+/// response; returns it with the bytes that came after it. `received`
+/// counts the bytes read.
+fn read_head<S: Read + Write>(
+    stream: &mut S,
+    config: &HandshakeConfig,
+    received: &mut usize,
+) -> Result<(handshake::Incoming, Vec<u8>), Error> {
+    let mut handshake = ServerHandshake::with_config(config.clone());
     let mut buf = [0; 4096];
-    let incoming = loop {
-        let n = read_some(&mut stream, &mut buf)?;
+    loop {
+        let n = read_some(stream, &mut buf)?;
         if n == 0 {
             return Err(Error::HandshakeEof);
         }
+        *received += n;
         match handshake.receive(&buf[..n]) {
-            Ok(Some(incoming)) => break incoming,
+            Ok(Some(incoming)) => return Ok((incoming, handshake.into_leftover())),
             Ok(None) => {}
             Err(error) => {
+                // 400, 403, 414, 426 or 431, with a body naming the problem.
                 stream.write_all(&error.response())?;
                 return Err(error.into());
             }
         }
-    };
-    let (reply, outcome) = crate::adapter::answer(incoming, &config.handshake, decide);
-    stream.write_all(&reply)?;
+    }
+}
+
+/// Writes the answer to an upgrade; on acceptance, the WebSocket with the
+/// negotiated extensions installed and `leftover` (what the client sent
+/// behind its request) fed to it first.
+fn answer_upgrade<S: Read + Write>(
+    mut stream: S,
+    reply: &[u8],
+    outcome: Result<Negotiated, Error>,
+    leftover: &[u8],
+    config: Config,
+) -> Result<WebSocket<S>, Error> {
+    stream.write_all(reply)?;
     stream.flush()?;
     let negotiated = outcome?;
     let mut conn = negotiated.install(Connection::new(Role::Server, config));
-    conn.receive(handshake.leftover());
+    conn.receive(leftover);
     Ok(WebSocket::from_connection(stream, conn).with_negotiated(negotiated))
+}
+
+/// Reads one HTTP request from `stream`: the entry point of a server that
+/// answers plain HTTP requests and WebSocket upgrades on one port.
+///
+/// The request is read and validated by the same rules as in
+/// [`accept_with`], under `config.handshake`'s head size and header count.
+/// To bound it in time, give the stream a read timeout first, as for
+/// [`accept`]. Then:
+///
+/// - `Ok(Some(Incoming::Upgrade(upgrade)))`: a valid WebSocket opening
+///   handshake. Look at [`Upgrade::request`] (path, origin, offered
+///   subprotocols) and [`accept`](Upgrade::accept) it, which negotiates
+///   permessage-deflate under `config.handshake.deflate` as
+///   [`accept_with`] does, or [`reject`](Upgrade::reject) it.
+/// - `Ok(Some(Incoming::Http(request)))`: a plain HTTP request, for the
+///   server to [`respond`](HttpRequest::respond) to itself, or to take
+///   over with [`HttpRequest::into_parts`].
+/// - `Ok(None)`: no request came: the client closed the connection, or
+///   its read timed out, before its first byte.
+/// - `Err(_)`: the request broke a rule (its error response, 400, 403,
+///   414, 426 or 431, was sent: [`Error::Request`]), the client stopped in
+///   the middle of it ([`Error::HandshakeEof`], [`Error::HandshakeTimeout`]),
+///   or the transport failed.
+///
+/// ```no_run
+/// use rfc6455::blocking::{read_request, Incoming, Rejection};
+/// use rfc6455::handshake::Accept;
+/// use rfc6455::Config;
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
+/// for stream in listener.incoming() {
+///     let stream = stream?;
+///     stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+///     match read_request(stream, Config::default())? {
+///         Some(Incoming::Http(http)) => http.respond(200, &[("Content-Type", "text/plain")], b"hello\n")?,
+///         Some(Incoming::Upgrade(upgrade)) if upgrade.request().path() == "/ws" => {
+///             let mut ws = upgrade.accept(Accept::new())?.with_timers()?;
+///             while let Some(message) = ws.read()? {
+///                 // ...
+///                 # drop(message);
+///             }
+///         }
+///         Some(Incoming::Upgrade(upgrade)) => upgrade.reject(Rejection::new(404, "Not found\n"))?,
+///         None => {}
+///     }
+/// }
+/// # Ok::<(), rfc6455::blocking::Error>(())
+/// ```
+pub fn read_request<S: Read + Write>(
+    mut stream: S,
+    config: Config,
+) -> Result<Option<Incoming<S>>, Error> {
+    let mut received = 0;
+    let (incoming, leftover) = match read_head(&mut stream, &config.handshake, &mut received) {
+        Ok(head) => head,
+        Err(Error::HandshakeEof | Error::HandshakeTimeout) if received == 0 => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    Ok(Some(match incoming {
+        handshake::Incoming::Upgrade(request) => Incoming::Upgrade(Upgrade {
+            stream,
+            request,
+            leftover,
+            config: Box::new(config),
+        }),
+        handshake::Incoming::Http(request) => Incoming::Http(HttpRequest {
+            stream,
+            request,
+            leftover,
+        }),
+    }))
+}
+
+/// What [`read_request`] read: a WebSocket upgrade or a plain HTTP request,
+/// each holding the stream until it is answered.
+#[derive(Debug)]
+pub enum Incoming<S> {
+    /// A valid WebSocket opening handshake, to accept or reject.
+    Upgrade(Upgrade<S>),
+    /// A request without `Upgrade: websocket`, for the server to answer.
+    Http(HttpRequest<S>),
+}
+
+impl<S> Incoming<S> {
+    /// The request, whichever kind it is.
+    pub fn request(&self) -> &Request {
+        match self {
+            Incoming::Upgrade(upgrade) => &upgrade.request,
+            Incoming::Http(http) => &http.request,
+        }
+    }
+}
+
+/// A valid WebSocket opening handshake that [`read_request`] read, not yet
+/// answered; dropping it closes the stream without an answer.
+pub struct Upgrade<S> {
+    stream: S,
+    request: Request,
+    leftover: Vec<u8>,
+    /// Boxed: a `Config` is large, and `Incoming` would be as large.
+    config: Box<Config>,
+}
+
+impl<S> std::fmt::Debug for Upgrade<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upgrade")
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Read + Write> Upgrade<S> {
+    /// The request: path, query, headers, origin, offered subprotocols and
+    /// extensions.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The stream, for its addresses.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// Accepts the upgrade with `accept`'s subprotocol and extra headers,
+    /// negotiating extensions as [`accept_with`] does, and returns the
+    /// WebSocket, which has already been given the frames the client sent
+    /// right behind its request. Call [`WebSocket::with_timers`] on it for
+    /// the core's timers.
+    ///
+    /// Parameters the handshake cannot send (a subprotocol the client did
+    /// not offer, an invalid header) are answered with 500 and returned as
+    /// [`Error::Build`].
+    pub fn accept(self, accept: Accept) -> Result<WebSocket<S>, Error> {
+        let incoming = handshake::Incoming::Upgrade(self.request);
+        let config = self.config;
+        let (reply, outcome) = crate::adapter::answer(incoming, &config.handshake, |_| Ok(accept));
+        answer_upgrade(self.stream, &reply, outcome, &self.leftover, *config)
+    }
+
+    /// Refuses the upgrade with `rejection`'s status, headers and body
+    /// (and `Connection: close` unless it names a `Connection` itself);
+    /// dropping the stream after it closes the connection.
+    ///
+    /// A rejection that cannot be sent as it is (an invalid header or
+    /// status) is answered with 500 and returned as [`Error::Build`].
+    pub fn reject(self, mut rejection: Rejection) -> Result<(), Error> {
+        if !rejection
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("Connection"))
+        {
+            rejection
+                .headers
+                .push(("Connection".into(), "close".into()));
+        }
+        let incoming = handshake::Incoming::Upgrade(self.request);
+        let config = self.config;
+        let (reply, outcome) =
+            crate::adapter::answer(incoming, &config.handshake, |_| Err(rejection));
+        match answer_upgrade(self.stream, &reply, outcome, &self.leftover, *config) {
+            // A rejection opens no WebSocket: `Ok(_)` does not happen.
+            Ok(_) | Err(Error::Refused(_)) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// A plain HTTP request that [`read_request`] read, not yet answered.
+pub struct HttpRequest<S> {
+    stream: S,
+    request: Request,
+    leftover: Vec<u8>,
+}
+
+impl<S> std::fmt::Debug for HttpRequest<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Read + Write> HttpRequest<S> {
+    /// The request: method, path, query, headers.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The stream, for its addresses.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// Answers with [`handshake::response`]`(status, headers, body)`, adding
+    /// `Connection: close` unless `headers` name a `Connection` themselves;
+    /// dropping the stream after it closes the connection: one request per
+    /// connection.
+    ///
+    /// Headers [`handshake::response`] refuses (an invalid name or value,
+    /// `Content-Length`) or a body the status cannot carry are answered
+    /// with 500 and returned as [`Error::Build`].
+    pub fn respond(self, status: u16, headers: &[(&str, &str)], body: &[u8]) -> Result<(), Error> {
+        let mut stream = self.stream;
+        let (reply, outcome) = crate::adapter::http_response(status, headers, body);
+        stream.write_all(&reply)?;
+        stream.flush()?;
+        outcome
+    }
+
+    /// The stream, the request and the bytes the client sent after the
+    /// head (the start of a body, or of a pipelined request), for a server
+    /// that answers in its own way: a streamed body, or keep-alive.
+    pub fn into_parts(self) -> (S, Request, Vec<u8>) {
+        (self.stream, self.request, self.leftover)
+    }
 }
 
 /// Reads during the handshake: a read timeout on the stream ends it.

@@ -11,6 +11,10 @@
 //! - [`frame`]: the frame codec, for tools and tests.
 //! - [`extension`]: the seam where permessage-deflate and other extensions
 //!   plug in.
+//! - [`proxy`]: HTTP `CONNECT` and SOCKS5 proxy handshakes for clients,
+//!   and the proxy environment variables as curl reads them.
+//! - `tls` (feature `rustls`): `wss://`, the trust roots a client uses and
+//!   a PEM loader for servers.
 //!
 //! # An adapter's loop
 //!
@@ -60,9 +64,15 @@ mod event;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
+pub mod proxy;
+#[cfg(feature = "rustls")]
+pub mod tls;
+mod transport;
 mod utf8;
 
 pub mod blocking;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

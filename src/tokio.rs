@@ -52,39 +52,58 @@ use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use ::tokio::net::TcpStream;
 use ::tokio::time::{Instant, Sleep};
 
 pub use crate::adapter::{Error, Rejection};
 use crate::handshake::{
-    Accept, ClientHandshake, ClientOptions, Negotiated, Request, Response, ServerHandshake,
+    self, Accept, ClientHandshake, ClientOptions, HandshakeConfig, Negotiated, Request, Response,
+    ServerHandshake,
 };
-use crate::{CloseCode, Config, Connection, Event, Message, Role, Sender, UsageError, WriteNow};
+use crate::transport;
+pub use crate::transport::tokio::MaybeTlsStream;
 
-/// Connects to a `ws://` URL over TCP with the default configuration
-/// (permessage-deflate offered).
-pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+mod entry;
+use crate::{CloseCode, Config, Connection, Event, Message, Role, Sender, UsageError, WriteNow};
+pub use entry::{read_request, HttpRequest, Incoming, Upgrade};
+
+/// Connects to a `ws://` or `wss://` URL with the default configuration:
+/// permessage-deflate offered, through the proxy the environment names
+/// (see [`ClientOptions::proxy`]), `wss://` verified against Mozilla's
+/// roots (feature `rustls`).
+pub async fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
     connect_with(url, ClientOptions::new(), Config::default()).await
 }
 
-/// Connects to a `ws://` URL over TCP with handshake options and a
+/// Connects to a `ws://` or `wss://` URL with handshake options and a
 /// configuration; see [`client`] for the extensions.
+///
+/// The route comes from `options`: its `proxy` (HTTP `CONNECT` or SOCKS5;
+/// the environment's by default) and, for `wss://`, its `tls` (feature
+/// `rustls`; without it, `wss://` fails with an `Unsupported` I/O error).
+/// TLS runs inside the proxy's tunnel. The whole of it, name resolution
+/// and TCP to the end of the server's response, is bounded by
+/// `options.config.timeout`: past it, [`Error::HandshakeTimeout`] (or
+/// [`ProxyError::TimedOut`](crate::proxy::ProxyError::TimedOut) while the
+/// proxy has not answered).
 pub async fn connect_with(
     url: &str,
     options: ClientOptions,
     config: Config,
-) -> Result<(WebSocket<TcpStream>, Response), Error> {
+) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+    let plan = transport::Plan::of(&options);
     let handshake = ClientHandshake::new(url, options)?;
-    let target = handshake.target();
-    if target.secure {
-        return Err(Error::Io(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "wss:// needs TLS: open a TLS stream and use rfc6455::tokio::client over it",
-        )));
-    }
-    let stream = TcpStream::connect((target.host.trim_matches(['[', ']']), target.port)).await?;
-    stream.set_nodelay(true)?;
-    handshake_client(handshake, stream, config).await
+    let limit = handshake.config().timeout;
+    let deadline = Instant::from_std(transport::deadline(limit));
+    let route = plan.route(handshake.target())?;
+    // Boxed, like the handshake alone: its buffers and the TLS handshake's
+    // state live on the heap while it runs, not in the caller's future.
+    let connect = Box::pin(async move {
+        let stream = transport::tokio::open(&route, handshake.target(), deadline).await?;
+        exchange_client(handshake, stream, config).await
+    });
+    ::tokio::time::timeout_at(deadline, connect)
+        .await
+        .unwrap_or(Err(Error::HandshakeTimeout))
 }
 
 /// Runs the client handshake for `url` over a stream the caller opened.
@@ -197,24 +216,56 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<Accept, Rejection>,
 {
-    let mut handshake = ServerHandshake::with_config(config.handshake.clone());
+    let (incoming, leftover) = read_head(&mut stream, &config.handshake, &mut 0).await?;
+    let (reply, outcome) = crate::adapter::answer(incoming, &config.handshake, decide);
+    answer_upgrade(stream, reply, outcome, leftover, config).await
+}
+
+/// Reads one request head, answering a broken one with its error
+/// response; returns it with the bytes that came after it. `received`
+/// counts the bytes read.
+async fn read_head<S>(
+    stream: &mut S,
+    config: &HandshakeConfig,
+    received: &mut usize,
+) -> Result<(handshake::Incoming, Vec<u8>), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut handshake = ServerHandshake::with_config(config.clone());
     let mut buf = [0; 4096];
-    let incoming = loop {
+    loop {
         let n = stream.read(&mut buf).await?;
         if n == 0 {
             return Err(Error::HandshakeEof);
         }
+        *received += n;
         match handshake.receive(&buf[..n]) {
-            Ok(Some(incoming)) => break incoming,
+            Ok(Some(incoming)) => return Ok((incoming, handshake.into_leftover())),
             Ok(None) => {}
             Err(error) => {
+                // 400, 403, 414, 426 or 431, with a body naming the problem.
                 stream.write_all(&error.response()).await?;
                 let _ = stream.shutdown().await;
                 return Err(error.into());
             }
         }
-    };
-    let (reply, outcome) = crate::adapter::answer(incoming, &config.handshake, decide);
+    }
+}
+
+/// Writes the answer to an upgrade; on acceptance, the WebSocket with the
+/// negotiated extensions installed and `leftover` (what the client sent
+/// behind its request) fed to it first.
+async fn answer_upgrade<S>(
+    mut stream: S,
+    reply: Vec<u8>,
+    outcome: Result<Negotiated, Error>,
+    leftover: Vec<u8>,
+    config: Config,
+) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     stream.write_all(&reply).await?;
     stream.flush().await?;
     let negotiated = match outcome {
@@ -225,7 +276,7 @@ where
         }
     };
     let mut conn = negotiated.install(Connection::new(Role::Server, config));
-    conn.receive(handshake.leftover());
+    conn.receive(&leftover);
     Ok(WebSocket::from_connection(stream, conn).with_negotiated(negotiated))
 }
 

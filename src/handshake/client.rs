@@ -40,7 +40,20 @@ pub struct ClientOptions {
     pub headers: Vec<(String, String)>,
     /// Limits for reading the response, and the permessage-deflate
     /// settings to offer ([`HandshakeConfig::deflate`], on by default).
+    /// Its `timeout` bounds the adapters' whole `connect`: TCP, proxy, TLS
+    /// and this handshake.
     pub config: HandshakeConfig,
+    /// The proxy the adapters' `connect` goes through: the environment's
+    /// by default ([`ProxySetting::Environment`], read as curl does), one
+    /// given, or none. The sans-IO handshake ignores it.
+    ///
+    /// [`ProxySetting::Environment`]: crate::proxy::ProxySetting::Environment
+    pub proxy: crate::proxy::ProxySetting,
+    /// What the adapters' `connect` trusts for `wss://` (feature
+    /// `rustls`): Mozilla's roots by default. The sans-IO handshake
+    /// ignores it.
+    #[cfg(feature = "rustls")]
+    pub tls: crate::tls::ClientTls,
 }
 
 impl ClientOptions {
@@ -74,6 +87,23 @@ impl ClientOptions {
     #[must_use]
     pub fn config(mut self, config: HandshakeConfig) -> Self {
         self.config = config;
+        self
+    }
+
+    /// Sets the `proxy` field: a [`Proxy`](crate::proxy::Proxy), or
+    /// [`ProxySetting::Direct`](crate::proxy::ProxySetting::Direct) to
+    /// ignore the environment.
+    #[must_use]
+    pub fn proxy(mut self, proxy: impl Into<crate::proxy::ProxySetting>) -> Self {
+        self.proxy = proxy.into();
+        self
+    }
+
+    /// Sets the `tls` field: what `wss://` connections trust.
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls(mut self, tls: crate::tls::ClientTls) -> Self {
+        self.tls = tls;
         self
     }
 }

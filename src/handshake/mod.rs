@@ -45,7 +45,7 @@ mod client;
 mod config;
 mod error;
 mod extensions;
-mod head;
+pub(crate) mod head;
 mod headers;
 mod negotiated;
 mod server;

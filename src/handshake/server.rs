@@ -68,6 +68,82 @@ impl Incoming {
             Self::Upgrade(r) | Self::Http(r) => r,
         }
     }
+
+    /// Classifies a request head that an HTTP server has already parsed
+    /// (hyper's, say) by the same rules as [`ServerHandshake::receive`]:
+    /// an upgrade is validated (RFC 6455 §4.2.1) and fails with the same
+    /// [`RequestError`]s and statuses, a request without `Upgrade:
+    /// websocket` is [`Incoming::Http`].
+    ///
+    /// `minor_version` is 1 for HTTP/1.1 and 0 for HTTP/1.0; `headers` are
+    /// the fields in the order received. The limits of `config` apply to
+    /// the head as HTTP/1.1 would carry it (request line, `name: value`
+    /// lines and the empty line): over
+    /// [`max_head_size`](HandshakeConfig::max_head_size) is 431 (414 when
+    /// the request line alone is over it), more fields than
+    /// [`max_headers`](HandshakeConfig::max_headers) is 431.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{HandshakeConfig, Incoming};
+    ///
+    /// let headers = [
+    ///     ("host", &b"example.com"[..]),
+    ///     ("upgrade", b"websocket"),
+    ///     ("connection", b"Upgrade"),
+    ///     ("sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+    ///     ("sec-websocket-version", b"13"),
+    /// ];
+    /// let incoming = Incoming::from_parts("GET", "/chat", 1, headers, &HandshakeConfig::default())?;
+    /// assert!(matches!(incoming, Incoming::Upgrade(_)));
+    /// assert_eq!(incoming.request().key(), Some("dGhlIHNhbXBsZSBub25jZQ=="));
+    /// # Ok::<(), rfc6455::handshake::RequestError>(())
+    /// ```
+    pub fn from_parts<I, N, V>(
+        method: &str,
+        target: &str,
+        minor_version: u8,
+        headers: I,
+        config: &HandshakeConfig,
+    ) -> Result<Incoming, RequestError>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        // "GET /chat HTTP/1.1\r\n"
+        let line = method.len() + 1 + target.len() + 1 + "HTTP/1.1\r\n".len();
+        if line > config.max_head_size {
+            return Err(RequestError::RequestLineTooLong {
+                limit: config.max_head_size,
+            });
+        }
+        let mut size = line + 2;
+        let mut fields = Headers::default();
+        for (name, value) in headers {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            if fields.len() == config.max_headers {
+                return Err(RequestError::TooManyHeaders {
+                    limit: config.max_headers,
+                });
+            }
+            // "name: value\r\n"
+            size = size.saturating_add(name.len() + 2 + value.len() + 2);
+            if size > config.max_head_size {
+                return Err(RequestError::HeadTooLarge {
+                    limit: config.max_head_size,
+                });
+            }
+            fields.push(name, value);
+        }
+        let head = RequestHead {
+            method: method.to_owned(),
+            target: target.to_owned(),
+            minor_version,
+            headers: fields,
+            len: size,
+        };
+        classify(head, config)
+    }
 }
 
 /// A received HTTP request head.
@@ -150,6 +226,20 @@ impl Request {
     /// extension is not valid header syntax, or if an extra header is
     /// invalid or one the response already writes.
     pub fn accept(&self, accept: &Accept) -> Result<Vec<u8>, BuildError> {
+        let mut out = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+        for (name, value) in self.accept_fields(accept)? {
+            write_header(&mut out, &name, value.as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(out)
+    }
+
+    /// The header fields of the `101 Switching Protocols` response that
+    /// [`accept`](Self::accept) writes, in its order, for an HTTP server
+    /// that writes the response itself.
+    ///
+    /// Fails as [`accept`](Self::accept) does.
+    fn accept_fields(&self, accept: &Accept) -> Result<Vec<(String, String)>, BuildError> {
         const RESERVED: &[&str] = &[
             "Upgrade",
             "Connection",
@@ -182,26 +272,23 @@ impl Request {
         for (name, value) in &accept.headers {
             check_extra_header(name, value, RESERVED)?;
         }
-        let mut out = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
-        write_header(&mut out, "Upgrade", b"websocket");
-        write_header(&mut out, "Connection", b"Upgrade");
-        write_header(
-            &mut out,
-            "Sec-WebSocket-Accept",
-            derive_accept_key(key.as_bytes()).as_bytes(),
-        );
+        let mut fields = vec![
+            ("Upgrade".to_owned(), "websocket".to_owned()),
+            ("Connection".to_owned(), "Upgrade".to_owned()),
+            (
+                "Sec-WebSocket-Accept".to_owned(),
+                derive_accept_key(key.as_bytes()),
+            ),
+        ];
         if let Some(protocol) = &accept.protocol {
-            write_header(&mut out, "Sec-WebSocket-Protocol", protocol.as_bytes());
+            fields.push(("Sec-WebSocket-Protocol".to_owned(), protocol.clone()));
         }
         if !accept.extensions.is_empty() {
             let value = join_offers(&accept.extensions);
-            write_header(&mut out, "Sec-WebSocket-Extensions", value.as_bytes());
+            fields.push(("Sec-WebSocket-Extensions".to_owned(), value));
         }
-        for (name, value) in &accept.headers {
-            write_header(&mut out, name, value.as_bytes());
-        }
-        out.extend_from_slice(b"\r\n");
-        Ok(out)
+        fields.extend(accept.headers.iter().cloned());
+        Ok(fields)
     }
 }
 
@@ -232,6 +319,48 @@ impl Request {
         accept: &Accept,
         config: &HandshakeConfig,
     ) -> Result<(Vec<u8>, Negotiated), BuildError> {
+        let (accept, negotiated) = self.negotiate(accept, config)?;
+        Ok((self.accept(&accept)?, negotiated))
+    }
+
+    /// Like [`accept_negotiated`](Self::accept_negotiated), with the 101
+    /// response's header fields (name, value) in place of its bytes: for
+    /// an HTTP server that writes the response itself, as the `hyper`
+    /// feature's `rfc6455::hyper` does. The fields are the ones
+    /// `accept_negotiated` writes, in its order: `Upgrade`, `Connection`,
+    /// `Sec-WebSocket-Accept`, the subprotocol, the extensions, then
+    /// `accept`'s extra headers.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Accept, HandshakeConfig, Incoming, ServerHandshake};
+    ///
+    /// let mut server = ServerHandshake::new();
+    /// let request = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// let Some(Incoming::Upgrade(request)) = server.receive(request)? else { unreachable!() };
+    /// let (fields, _negotiated) = request.accept_headers(&Accept::new(), &HandshakeConfig::default())?;
+    /// assert!(fields.contains(&("Sec-WebSocket-Accept".into(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".into())));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// Fails as [`accept`](Self::accept) does.
+    pub fn accept_headers(
+        &self,
+        accept: &Accept,
+        config: &HandshakeConfig,
+    ) -> Result<(Vec<(String, String)>, Negotiated), BuildError> {
+        let (accept, negotiated) = self.negotiate(accept, config)?;
+        Ok((self.accept_fields(&accept)?, negotiated))
+    }
+
+    /// The `Accept` to answer with once extensions are negotiated under
+    /// `config`, and what was agreed on (see
+    /// [`accept_negotiated`](Self::accept_negotiated)).
+    fn negotiate(
+        &self,
+        accept: &Accept,
+        config: &HandshakeConfig,
+    ) -> Result<(Accept, Negotiated), BuildError> {
         if !accept.extensions.is_empty() {
             if let Some(deflate) = accept
                 .extensions
@@ -243,7 +372,7 @@ impl Request {
                 });
             }
             let negotiated = Negotiated::plain(accept.extensions.clone());
-            return Ok((self.accept(accept)?, negotiated));
+            return Ok((accept.clone(), negotiated));
         }
         #[cfg(feature = "deflate")]
         if let Some(agreement) = config
@@ -253,16 +382,15 @@ impl Request {
         {
             let mut accept = accept.clone();
             accept.extensions.push(agreement.response().clone());
-            let bytes = self.accept(&accept)?;
             let negotiated = Negotiated {
-                extensions: accept.extensions,
+                extensions: accept.extensions.clone(),
                 deflate: Some(agreement),
             };
-            return Ok((bytes, negotiated));
+            return Ok((accept, negotiated));
         }
         #[cfg(not(feature = "deflate"))]
         let _ = config;
-        Ok((self.accept(accept)?, Negotiated::default()))
+        Ok((accept.clone(), Negotiated::default()))
     }
 }
 

@@ -757,3 +757,139 @@ proptest! {
         }
     }
 }
+
+/// Classifies `bytes` as an HTTP server that parsed them itself would:
+/// the parts of the head through [`Incoming::from_parts`].
+fn from_parts_of(config: &HandshakeConfig, bytes: &[u8]) -> Result<Incoming, RequestError> {
+    let head = parse_request(bytes, 1000).expect("a complete, parsable head");
+    let headers: Vec<(&str, &[u8])> = head.headers.iter().collect();
+    Incoming::from_parts(
+        &head.method,
+        &head.target,
+        head.minor_version,
+        headers,
+        config,
+    )
+}
+
+#[test]
+fn from_parts_follows_the_rules_of_receive() {
+    let allow = HandshakeConfig::default().allowed_origins(["http://example.com"]);
+    let cases: Vec<(HandshakeConfig, Vec<u8>)> = vec![
+        (HandshakeConfig::default(), RFC_REQUEST.to_vec()),
+        (allow.clone(), RFC_REQUEST.to_vec()),
+        (allow, request(&[], &["Origin: http://evil.com"])),
+        (
+            HandshakeConfig::default(),
+            request(&["Sec-WebSocket-Key"], &[]),
+        ),
+        (
+            HandshakeConfig::default(),
+            request(&[], &["Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA=="]),
+        ),
+        (
+            HandshakeConfig::default(),
+            request(&["Sec-WebSocket-Key"], &["Sec-WebSocket-Key: short"]),
+        ),
+        (
+            HandshakeConfig::default(),
+            request(&["Sec-WebSocket-Version"], &[]),
+        ),
+        (
+            HandshakeConfig::default(),
+            request(&["Sec-WebSocket-Version"], &["Sec-WebSocket-Version: 8"]),
+        ),
+        (HandshakeConfig::default(), request(&["Host"], &[])),
+        (HandshakeConfig::default(), request(&[], &["Host: b"])),
+        (HandshakeConfig::default(), request(&["Connection"], &[])),
+        (
+            HandshakeConfig::default(),
+            request(&[], &["Sec-WebSocket-Protocol: chat, a/b"]),
+        ),
+        (
+            HandshakeConfig::default(),
+            request(&[], &["Sec-WebSocket-Extensions: permessage-deflate; ;"]),
+        ),
+        (
+            HandshakeConfig::default(),
+            request(&[], &["Sec-WebSocket-Extensions: permessage-deflate"]),
+        ),
+        (
+            HandshakeConfig::default(),
+            request_line("POST /chat HTTP/1.1", &[], &[]),
+        ),
+        (
+            HandshakeConfig::default(),
+            request_line("GET /chat HTTP/1.0", &[], &[]),
+        ),
+        (
+            HandshakeConfig::default(),
+            request_line("GET /page?x=1 HTTP/1.1", &["Upgrade"], &[]),
+        ),
+        (
+            HandshakeConfig::default().max_headers(5),
+            RFC_REQUEST.to_vec(),
+        ),
+        (
+            HandshakeConfig::default().max_head_size(RFC_REQUEST.len()),
+            RFC_REQUEST.to_vec(),
+        ),
+        (
+            HandshakeConfig::default().max_head_size(RFC_REQUEST.len() - 1),
+            RFC_REQUEST.to_vec(),
+        ),
+        (
+            HandshakeConfig::default().max_head_size(10),
+            RFC_REQUEST.to_vec(),
+        ),
+    ];
+    for (config, bytes) in cases {
+        let received = ServerHandshake::with_config(config.clone())
+            .receive(&bytes)
+            .map(|incoming| incoming.expect("a complete head"));
+        let classified = from_parts_of(&config, &bytes);
+        assert_eq!(classified, received, "{}", String::from_utf8_lossy(&bytes));
+    }
+}
+
+#[test]
+fn accept_headers_are_the_fields_accept_negotiated_writes() {
+    let request = upgrade(&request(
+        &[],
+        &[
+            "Sec-WebSocket-Protocol: chat",
+            "Sec-WebSocket-Extensions: permessage-deflate, x-other",
+        ],
+    ));
+    let config = HandshakeConfig::default();
+    let accept = Accept::new().protocol("chat").header("Set-Cookie", "a=1");
+    let (bytes, negotiated) = request.accept_negotiated(&accept, &config).unwrap();
+    let (fields, same) = request.accept_headers(&accept, &config).unwrap();
+    assert_eq!(negotiated, same);
+    let mut written = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+    for (name, value) in &fields {
+        written.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    written.extend_from_slice(b"\r\n");
+    assert_eq!(written, bytes);
+    assert!(request
+        .accept_headers(&Accept::new().protocol("nope"), &config)
+        .is_err());
+}
+
+proptest! {
+    #[test]
+    fn from_parts_agrees_with_receive_on_any_parsable_head(bytes in request_like_bytes()) {
+        let config = HandshakeConfig::default().max_head_size(512);
+        let received = ServerHandshake::with_config(config.clone()).receive(&bytes);
+        // Only heads an HTTP server could have parsed: complete and valid.
+        if let (Ok(Some(_)) | Err(_), Ok(head)) = (&received, parse_request(&bytes, 1000)) {
+            if !matches!(received, Err(RequestError::Malformed { .. })) {
+                let head_len = head.len;
+                let received = received.map(|incoming| incoming.expect("complete"));
+                let classified = from_parts_of(&config, &bytes[..head_len]);
+                prop_assert_eq!(classified, received);
+            }
+        }
+    }
+}
