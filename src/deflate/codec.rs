@@ -93,9 +93,9 @@ impl PerMessageDeflate {
     /// `level` (0 to 9) the messages of at least `min_size` bytes.
     ///
     /// An agreed window of 8 bits is compressed with 9 (zlib's smallest
-    /// for raw DEFLATE; every message is inflated with 15, see
-    /// [`INFLATE_WINDOW_BITS`]); negotiation through
-    /// [`DeflateConfig`](super::DeflateConfig) never lets this end
+    /// for raw DEFLATE; every message received is inflated with a 15-bit
+    /// window, which decodes what any smaller one encodes); negotiation
+    /// through [`DeflateConfig`](super::DeflateConfig) never lets this end
     /// compress with an 8 the peer insists on.
     #[must_use]
     pub fn new(role: Role, agreed: Agreed, level: u32, min_size: usize) -> Self {
