@@ -44,6 +44,8 @@
 //! {"type":"leave","name":"bob","online":2,"time":"…"}       to everyone
 //! {"type":"message","name":"alice","text":"hi","time":"…"}  to everyone, the sender too
 //! {"type":"error","text":"…"}                               to the client that sent bad input
+//! {"type":"status","degraded":true,"text":"…"}              with --redis: to everyone, news of the other processes
+//! {"type":"online","online":3}                              with --redis: to everyone, when only the count changed
 //! ```
 //!
 //! `time` is RFC 3339 UTC (`2024-05-01T12:34:56Z`), computed from
@@ -76,10 +78,22 @@
 //! queue and [`WebSocket::read`], which is cancel safe: a read interrupted
 //! by an outgoing message loses nothing.
 //!
+//! # Several processes, one room
+//!
+//! With `--redis URL` (`redis://127.0.0.1:6379/`, say), chat processes on
+//! different ports share one room through Redis: each one's messages,
+//! joins and leaves reach the others' clients, and `online` counts the
+//! whole room. A process keeps serving while Redis is away (its clients are
+//! told the room is degraded), and what it accepted meanwhile reaches the
+//! others once Redis is back, or its sender is told it was not sent. How,
+//! and what is guaranteed: `examples/chat/cluster.rs`.
+//!
 //! # Log
 //!
 //! One line per HTTP request, connect (with the negotiated extension),
-//! close (with its code) and error (a failed TLS handshake included).
+//! close (with its code) and error (a failed TLS handshake included); with
+//! `--redis`, lines starting `cluster:` when the link to Redis is made or
+//! lost.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -95,6 +109,9 @@ use rfc6455::{CloseCode, CloseFrame, Config, Keepalive, Message};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
+
+#[path = "chat/cluster.rs"]
+mod cluster;
 
 /// The page, compiled into the binary.
 const PAGE: &str = include_str!("chat/index.html");
@@ -129,10 +146,11 @@ fn config() -> Config {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let (addr, tls) = match parse_args(std::env::args().skip(1)) {
+    let (args, redis) = cluster::redis_arg(std::env::args().skip(1));
+    let (addr, tls) = match parse_args(args.into_iter()) {
         Ok(args) => args,
         Err(why) => {
-            eprintln!("{why}\nusage: chat [ADDRESS] [--tls CERT.pem KEY.pem]");
+            eprintln!("{why}\nusage: chat [ADDRESS] [--tls CERT.pem KEY.pem] [--redis URL]");
             std::process::exit(2);
         }
     };
@@ -148,7 +166,11 @@ async fn main() -> std::io::Result<()> {
         ("http", "ws")
     };
     println!("chat listening on {http}://{local}/ (WebSocket at {ws}://{local}/ws)");
-    let room = Room::default();
+    let mut room = Room::default();
+    if let Some(url) = redis {
+        let cluster = cluster::Cluster::start(&url, room.clone()).map_err(std::io::Error::other)?;
+        room.cluster = Some(cluster);
+    }
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -345,6 +367,8 @@ type Frame = Arc<str>;
 #[derive(Clone, Default)]
 struct Room {
     members: Arc<Mutex<HashMap<u64, Member>>>,
+    /// The other processes of the room, with `--redis`.
+    cluster: Option<cluster::Cluster>,
 }
 
 struct Member {
@@ -372,7 +396,7 @@ impl Room {
                 kick: Some(kick),
             },
         );
-        let online = members.len();
+        let online = members.len() + self.remote_online();
         // A fresh queue has room for this.
         let _ = queue.try_send(
             Json::new("welcome")
@@ -386,6 +410,7 @@ impl Room {
             .str("time", &rfc3339(SystemTime::now()))
             .finish();
         broadcast(&mut members, &joined, Some(id));
+        self.cluster_join(id, name, members.len(), &queue);
     }
 
     /// Removes a member (if the broadcaster has not already) and tells
@@ -395,20 +420,24 @@ impl Room {
         members.remove(&id);
         let left = Json::new("leave")
             .str("name", name)
-            .num("online", members.len())
+            .num("online", members.len() + self.remote_online())
             .str("time", &rfc3339(SystemTime::now()))
             .finish();
         broadcast(&mut members, &left, None);
+        self.cluster_leave(id, name, members.len());
     }
 
-    /// Sends a chat message to everyone, the sender included.
-    fn say(&self, name: &str, text: &str) {
+    /// Sends a chat message to everyone, the sender included; or refuses
+    /// it, saying why, when other processes cannot take it (`--redis`).
+    fn say(&self, name: &str, text: &str) -> Result<(), String> {
         let message = Json::new("message")
             .str("name", name)
             .str("text", text)
             .str("time", &rfc3339(SystemTime::now()))
             .finish();
+        self.cluster_say(&message)?;
         broadcast(&mut self.lock(), &message, None);
+        Ok(())
     }
 }
 
@@ -597,8 +626,10 @@ impl Client {
             let why = format!("Slow down: at most {PER_SECOND} messages a second.");
             return self.reply_error(&why);
         }
-        room.say(name, text);
-        true
+        match room.say(name, text) {
+            Ok(()) => true,
+            Err(why) => self.reply_error(&why),
+        }
     }
 
     /// Queues an error for this client; `false` if its queue is full.
@@ -826,7 +857,7 @@ mod tests {
         room.join(2, "fast", fast_queue, fast_kick);
         // "slow" holds its welcome and the join of "fast": room for 62 more.
         for i in 0..200 {
-            room.say("fast", &i.to_string());
+            room.say("fast", &i.to_string()).unwrap();
             while fast_outgoing.try_recv().is_ok() {}
         }
         assert_eq!(slow_kicked.try_recv(), Ok(()));
