@@ -32,6 +32,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
+import {
+  assert,
+  bounded,
+  check as checkWithin,
+  results,
+  sleep,
+  summary,
+} from "./report.mjs";
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = process.env.CHAT_BIN || path.join(root, "target/debug/examples/chat");
 const REDIS_SERVER = process.env.REDIS_SERVER || "redis-server";
@@ -48,42 +57,9 @@ const GONE_WAIT = 28_000; // a crashed process drops out after 15-20 s of silenc
 const TOTAL_TIMEOUT = 300_000; // the whole run
 
 // ---------------------------------------------------------------------------
-// Reporting, as in chat.mjs: after the first failure the rest are skipped.
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-
-async function check(name, fn) {
-  if (failed > 0) {
-    skipped += 1;
-    console.log(`skip - ${name}`);
-    return;
-  }
-  const started = Date.now();
-  try {
-    await bounded(fn(), STEP_TIMEOUT, name);
-    passed += 1;
-    console.log(`ok - ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failed += 1;
-    console.log(`not ok - ${name}: ${error?.message ?? error}`);
-  }
-}
-
-function bounded(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// Reporting (report.mjs): after the first failure the rest are skipped;
+// each check is bounded by this file's step timeout.
+const check = (name, fn) => checkWithin(name, fn, STEP_TIMEOUT);
 
 // ---------------------------------------------------------------------------
 // The processes: each a child bound to 127.0.0.1, its pid written to
@@ -407,7 +383,7 @@ async function main() {
     for (const label of [...children.keys()]) await kill(label).catch(() => {});
   }
 
-  if (failed > 0) {
+  if (results.failed > 0) {
     for (const [label, lines] of Object.entries(logs)) {
       console.log(`${label} log (last 30 lines):`);
       for (const line of lines.slice(-30)) console.log(`  ${line}`);
@@ -420,20 +396,20 @@ function killAll() {
 }
 
 const watchdog = setTimeout(() => {
-  failed += 1;
+  results.failed += 1;
   console.log(`not ok - the run did not finish within ${TOTAL_TIMEOUT / 1000} s`);
   killAll();
-  console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  console.log(summary());
   process.exit(1);
 }, TOTAL_TIMEOUT);
 
 try {
   await main();
 } catch (error) {
-  failed += 1;
+  results.failed += 1;
   console.log(`not ok - ${error?.message ?? error}`);
   killAll();
 }
 clearTimeout(watchdog);
-console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
-process.exit(failed > 0 ? 1 : 0);
+console.log(summary());
+process.exit(results.failed > 0 ? 1 : 0);

@@ -27,6 +27,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
+import {
+  assert,
+  bounded,
+  check as checkWithin,
+  results,
+  sleep,
+  summary,
+} from "./report.mjs";
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = process.env.CHAT_BIN || path.join(root, "target/debug/examples/chat");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -42,43 +51,9 @@ const RECONNECT_WAIT = 15_000; // a tab's reconnect: its backoff waits at most 1
 const TOTAL_TIMEOUT = 240_000; // the whole run
 
 // ---------------------------------------------------------------------------
-// Reporting: numbered checks; after the first failure the rest are skipped,
-// since each builds on the state the previous ones left.
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-
-async function check(name, fn) {
-  if (failed > 0) {
-    skipped += 1;
-    console.log(`skip - ${name}`);
-    return;
-  }
-  const started = Date.now();
-  try {
-    await bounded(fn(), STEP_TIMEOUT, name);
-    passed += 1;
-    console.log(`ok - ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failed += 1;
-    console.log(`not ok - ${name}: ${error?.message ?? error}`);
-  }
-}
-
-function bounded(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// Reporting (report.mjs): after the first failure the rest are skipped;
+// each check is bounded by this file's step timeout.
+const check = (name, fn) => checkWithin(name, fn, STEP_TIMEOUT);
 
 // ---------------------------------------------------------------------------
 // The server under test, a child process bound to 127.0.0.1 only.
@@ -567,27 +542,27 @@ async function main() {
     await killServer().catch(() => {});
   }
 
-  if (failed > 0) {
+  if (results.failed > 0) {
     console.log("server log (last 40 lines):");
     for (const line of serverLog.slice(-40)) console.log(`  ${line}`);
   }
 }
 
 const watchdog = setTimeout(() => {
-  failed += 1;
+  results.failed += 1;
   console.log(`not ok - the run did not finish within ${TOTAL_TIMEOUT / 1000} s`);
   server?.kill("SIGKILL");
-  console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  console.log(summary());
   process.exit(1);
 }, TOTAL_TIMEOUT);
 
 try {
   await main();
 } catch (error) {
-  failed += 1;
+  results.failed += 1;
   console.log(`not ok - ${error?.message ?? error}`);
   server?.kill("SIGKILL");
 }
 clearTimeout(watchdog);
-console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
-process.exit(failed > 0 ? 1 : 0);
+console.log(summary());
+process.exit(results.failed > 0 ? 1 : 0);
