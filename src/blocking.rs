@@ -33,6 +33,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 pub use crate::adapter::{Error, Rejection};
+use crate::connection::MAX_WRITE_PIECES;
 use crate::handshake::{
     self, Accept, ClientHandshake, ClientOptions, HandshakeConfig, Negotiated, Request, Response,
     ServerHandshake,
@@ -580,9 +581,11 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Sends a message and flushes it.
+    /// Sends a message and flushes it. A large payload is not copied: it
+    /// goes to the transport from the message itself, in one vectored write
+    /// with its frame header.
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
-        self.conn.send_message(&message)?;
+        self.conn.send_owned(message)?;
         self.flush()
     }
 
@@ -595,8 +598,14 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Writes everything the connection has queued.
     pub fn flush(&mut self) -> Result<(), Error> {
-        while let Some(bytes) = self.conn.poll_transmit() {
-            match self.stream.write(bytes) {
+        loop {
+            let mut pieces = [io::IoSlice::new(&[]); MAX_WRITE_PIECES];
+            let result = match self.conn.poll_transmit_vectored(&mut pieces) {
+                0 => break,
+                1 => self.stream.write(&pieces[0]),
+                n => self.stream.write_vectored(&pieces[..n]),
+            };
+            match result {
                 Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
                 Ok(n) => self.conn.advance_transmit(n),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}

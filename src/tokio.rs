@@ -55,6 +55,7 @@ use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
 pub use crate::adapter::{Error, Rejection};
+use crate::connection::MAX_WRITE_PIECES;
 use crate::handshake::{
     self, Accept, ClientHandshake, ClientOptions, HandshakeConfig, Negotiated, Request, Response,
     ServerHandshake,
@@ -363,9 +364,20 @@ struct Inner<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// Writes everything queued; `Ready(Ok)` once the transport has it all.
+    /// Queued pieces (frames in the write buffer, owned payloads between
+    /// them) go out in one vectored write when the transport takes them.
     fn poll_write_out(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<(), Error>> {
-        while let Some(bytes) = self.conn.poll_transmit() {
-            match Pin::new(&mut self.stream).poll_write(cx, bytes) {
+        loop {
+            let mut pieces = [io::IoSlice::new(&[]); MAX_WRITE_PIECES];
+            let stream = Pin::new(&mut self.stream);
+            let vectored = stream.is_write_vectored();
+            let polled = match self.conn.poll_transmit_vectored(&mut pieces) {
+                0 => break,
+                1 => stream.poll_write(cx, &pieces[0]),
+                n if vectored => stream.poll_write_vectored(cx, &pieces[..n]),
+                _ => stream.poll_write(cx, &pieces[0]),
+            };
+            match polled {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())))
                 }
@@ -490,20 +502,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    /// Queues a message in the connection.
+    /// Queues a message in the connection, taking its payload.
     fn queue(&mut self, message: Message) -> Result<(), UsageError> {
-        self.conn.send_message(&message)
+        self.conn.send_owned(message)
     }
 
-    /// Waits for room under the high-water mark, then sends `message`: a
-    /// large one straight to the socket when nothing is queued before it.
+    /// Waits for room under the high-water mark, then sends the message
+    /// (taken from `message` once there is room, so a cancelled send has
+    /// queued it whole or not at all). Behind queued bytes, or when the
+    /// reply may wait for the next read, the payload joins the queue
+    /// without a copy and leaves with the rest in one vectored write;
+    /// otherwise a large one goes straight to the socket.
     fn poll_send(
         &mut self,
         cx: &mut Context<'_>,
         side: Side,
-        message: &Message,
+        message: &mut Option<Message>,
     ) -> Poll<Result<(), Error>> {
         ready!(self.poll_ready(cx, side))?;
+        let Some(message) = message.take() else {
+            return Poll::Ready(Ok(()));
+        };
+        if self.reply_may_wait || self.conn.buffered_amount() > 0 {
+            self.queue(message)?;
+            return Poll::Ready(Ok(()));
+        }
         let mut socket = SocketNow {
             stream: &mut self.stream,
             wakers: &mut self.write_wakers,
@@ -512,7 +535,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         };
         self.conn
             .sender_write_through(&mut socket)
-            .send_message(message)?;
+            .send_message(&message)?;
         Poll::Ready(Ok(()))
     }
 
@@ -648,7 +671,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// not at all, so a `send` dropped while it waits neither loses a
     /// queued message nor sends one twice.
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
-        poll_fn(|cx| self.inner.poll_send(cx, Side::Write, &message)).await?;
+        let mut message = Some(message);
+        poll_fn(|cx| self.inner.poll_send(cx, Side::Write, &mut message)).await?;
         if std::mem::take(&mut self.inner.reply_may_wait) {
             return Ok(());
         }
@@ -800,7 +824,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// Sends a message; see [`WebSocket::send`].
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
-        poll_fn(|cx| lock(&self.shared).poll_send(cx, Side::Write, &message)).await?;
+        let mut message = Some(message);
+        poll_fn(|cx| lock(&self.shared).poll_send(cx, Side::Write, &mut message)).await?;
         self.flush().await
     }
 

@@ -17,10 +17,12 @@ use rfc6455::tokio::WebSocket;
 use rfc6455::{Config, Connection, Message, Role};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 
-/// A stream that counts the writes made to it.
+/// A stream that counts the writes made to it. With `vectored`, it takes
+/// vectored writes whole, as a socket does, and counts each as one write.
 struct CountingWrites {
     inner: DuplexStream,
     writes: Arc<AtomicUsize>,
+    vectored: bool,
 }
 
 impl AsyncRead for CountingWrites {
@@ -46,6 +48,41 @@ impl AsyncWrite for CountingWrites {
         written
     }
 
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        if !self.vectored {
+            let first = bufs
+                .iter()
+                .find(|buf| !buf.is_empty())
+                .map_or(&[][..], |buf| buf);
+            return self.poll_write(cx, first);
+        }
+        // Everything the pipe has room for, as one write.
+        let mut written = 0;
+        for buf in bufs {
+            match Pin::new(&mut self.inner).poll_write(cx, buf) {
+                Poll::Ready(Ok(n)) => {
+                    written += n;
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                Poll::Ready(Err(error)) if written == 0 => return Poll::Ready(Err(error)),
+                Poll::Pending if written == 0 => return Poll::Pending,
+                _ => break,
+            }
+        }
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        Poll::Ready(Ok(written))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.vectored
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
@@ -60,11 +97,21 @@ impl AsyncWrite for CountingWrites {
 fn server_over_pipe(
     capacity: usize,
 ) -> (WebSocket<CountingWrites>, DuplexStream, Arc<AtomicUsize>) {
+    server_over(capacity, false)
+}
+
+/// [`server_over_pipe`], with a stream that takes vectored writes whole
+/// when `vectored`.
+fn server_over(
+    capacity: usize,
+    vectored: bool,
+) -> (WebSocket<CountingWrites>, DuplexStream, Arc<AtomicUsize>) {
     let (server_end, client_end) = tokio::io::duplex(capacity);
     let writes = Arc::new(AtomicUsize::new(0));
     let stream = CountingWrites {
         inner: server_end,
         writes: Arc::clone(&writes),
+        vectored,
     };
     let conn = Connection::new(Role::Server, Config::default());
     (WebSocket::from_connection(stream, conn), client_end, writes)
@@ -118,6 +165,42 @@ async fn the_replies_to_a_burst_go_out_together() {
     // replies before it wait for it. One per message would be 64 writes.
     let writes = writes.load(Ordering::Relaxed);
     assert!(writes <= 2, "{writes} writes for a burst of 64 replies");
+}
+
+#[tokio::test]
+async fn large_replies_to_a_burst_go_out_together_from_the_messages_themselves() {
+    // Eight 40 KiB messages: the replies are queued as they are, not
+    // copied, and leave in one vectored write with their headers.
+    let (mut server, mut client, writes) = server_over(4 << 20, true);
+    let payload = |i: usize| vec![i as u8; 40 << 10];
+    let burst: Vec<u8> = (0..8)
+        .flat_map(|i| client_frame(0x82, &payload(i)))
+        .collect();
+    client.write_all(&burst).await.unwrap();
+    let echo = tokio::spawn(async move {
+        for _ in 0..8 {
+            let message = server.read().await.unwrap().expect("a message");
+            server.send(message).await.unwrap();
+        }
+        server
+    });
+    // Each reply is a 4-byte header and its payload.
+    let mut wire = vec![0; 8 * (4 + (40 << 10))];
+    tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut wire))
+        .await
+        .expect("the replies arrive within 5 s")
+        .unwrap();
+    let replies: Vec<Vec<u8>> = frames(&wire).into_iter().map(|(_, p)| p).collect();
+    assert_eq!(replies, (0..8).map(payload).collect::<Vec<_>>());
+    let _server = echo.await.unwrap();
+    // The server reads up to 128 KiB at a time, three of these messages,
+    // and the replies to each read's messages leave together: one write
+    // per reply would be 8.
+    let writes = writes.load(Ordering::Relaxed);
+    assert!(
+        writes <= 4,
+        "{writes} writes for a burst of 8 large replies"
+    );
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod recv_buffer;
 mod sender;
 mod timers;
 
+use std::io::IoSlice;
 use std::time::Instant;
 
 use rand::RngCore;
@@ -22,6 +23,7 @@ use crate::frame::{
 use crate::utf8::validated;
 
 use outgoing::Outgoing;
+pub(crate) use outgoing::MAX_WRITE_PIECES;
 use read::{Incoming, ReadState, Ready};
 use recv_buffer::RecvBuffer;
 pub use sender::{Sender, WriteNow};
@@ -346,6 +348,33 @@ impl Connection {
         self.sender().send_message(message)
     }
 
+    /// Sends an owned [`Message`], as [`Connection::send_message`] does, but
+    /// takes the payload instead of copying it: a large single-frame message
+    /// waits in the write queue as it is (a client masks it in
+    /// place) and leaves with the bytes around it in one vectored write
+    /// ([`Connection::poll_transmit_vectored`]). Small, fragmented and
+    /// compressed messages are copied as usual.
+    ///
+    /// ```
+    /// use std::io::IoSlice;
+    /// use rfc6455::{Config, Connection, Message, Role};
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send_owned(Message::Binary(vec![7; 40_000])).unwrap();
+    /// server.send_owned(Message::Binary(vec![8; 40_000])).unwrap();
+    /// let mut pieces = [IoSlice::new(&[]); 8];
+    /// let n = server.poll_transmit_vectored(&mut pieces);
+    /// // Header, payload, header, payload: one write for both.
+    /// assert_eq!(n, 4);
+    /// let written: usize = pieces[..n].iter().map(|piece| piece.len()).sum();
+    /// assert_eq!(written, 2 * (4 + 40_000));
+    /// server.advance_transmit(written);
+    /// assert_eq!(server.buffered_amount(), 0);
+    /// ```
+    pub fn send_owned(&mut self, message: Message) -> Result<(), UsageError> {
+        self.sender().send_owned(message)
+    }
+
     /// Sends a ping with up to 125 bytes of payload.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
         self.sender().send_ping(payload)
@@ -531,11 +560,22 @@ impl Connection {
         self.link.out.poll()
     }
 
-    /// Marks `n` bytes of [`Connection::poll_transmit`] as written.
+    /// The bytes to write next as pieces, in order, for a vectored write:
+    /// fills the front of `pieces` and returns how many it filled, 0 when
+    /// nothing waits. The first piece is what [`Connection::poll_transmit`]
+    /// returns; there are several when owned payloads were queued
+    /// ([`Connection::send_owned`]). Mark what was written with
+    /// [`Connection::advance_transmit`].
+    pub fn poll_transmit_vectored<'a>(&'a mut self, pieces: &mut [IoSlice<'a>]) -> usize {
+        self.link.out.poll_vectored(pieces)
+    }
+
+    /// Marks `n` bytes of [`Connection::poll_transmit`] (or of the pieces
+    /// from [`Connection::poll_transmit_vectored`]) as written.
     ///
     /// # Panics
     ///
-    /// If `n` is more than `poll_transmit` returned.
+    /// If `n` is more than the bytes waiting.
     pub fn advance_transmit(&mut self, n: usize) {
         self.link.out.advance(n);
         self.track_output(n > 0);

@@ -3,6 +3,7 @@
 
 use rand::RngCore;
 
+use std::collections::VecDeque;
 use std::io::IoSlice;
 
 use super::sender::WriteNow;
@@ -21,6 +22,27 @@ const KEEP_CAPACITY: usize = 64 << 10;
 /// copying 32 KiB into the buffer costs about what a write call does, so
 /// from here on one write call per frame beats a copy and a shared call.
 pub(crate) const WRITE_THROUGH_MIN: usize = 32 << 10;
+
+/// Owned payloads of at least this many bytes are queued as they are
+/// ([`Outgoing::write_owned`]) rather than copied into the buffer. Below
+/// it a copy costs less than the extra piece of a vectored write; the
+/// same size as [`WRITE_THROUGH_MIN`], where a copy starts to cost what a
+/// write call does.
+const SPLICE_MIN: usize = WRITE_THROUGH_MIN;
+
+/// At most this many pieces are offered to one vectored write: a batch of
+/// replies of 64 KiB each is a few pieces, and the kernel's limit
+/// (`IOV_MAX`, 1024) is far away.
+pub(crate) const MAX_WRITE_PIECES: usize = 64;
+
+/// A payload taken by ownership instead of copied into the buffer: its
+/// bytes go out after `buf[..at]` and before `buf[at..]`.
+struct Spliced {
+    at: usize,
+    payload: Vec<u8>,
+    /// Bytes of `payload` already written.
+    written: usize,
+}
 
 /// A control frame payload (at most 125 bytes) held outside the buffer.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +71,11 @@ pub(crate) struct Outgoing {
     buf: Vec<u8>,
     /// Bytes before this index have been written to the transport.
     start: usize,
+    /// Owned payloads spliced into the byte stream, in order; none is
+    /// empty, and each one's `at` is at or after `start`.
+    spliced: VecDeque<Spliced>,
+    /// Unwritten bytes of `spliced`.
+    spliced_len: usize,
     /// Clients mask every frame (RFC 6455 §5.3) with a fresh key.
     rng: Option<Box<dyn RngCore + Send>>,
     masked: bool,
@@ -72,6 +99,7 @@ impl std::fmt::Debug for Outgoing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Outgoing")
             .field("buffered", &self.buffered())
+            .field("spliced", &self.spliced.len())
             .field("masked", &self.masked)
             .field("pending_pong", &self.pending_pong.is_some())
             .field("streaming", &self.streaming)
@@ -91,6 +119,8 @@ impl Outgoing {
         Outgoing {
             buf: Vec::new(),
             start: 0,
+            spliced: VecDeque::new(),
+            spliced_len: 0,
             rng,
             masked,
             unwritten_pong_end: None,
@@ -102,7 +132,7 @@ impl Outgoing {
 
     /// Bytes waiting to be written.
     pub(crate) fn buffered(&self) -> usize {
-        self.buf.len() - self.start
+        self.buf.len() - self.start + self.spliced_len
     }
 
     fn next_mask(&mut self) -> [u8; 4] {
@@ -161,6 +191,43 @@ impl Outgoing {
             opcode = OpCode::Continuation;
             rsv = 0;
         }
+    }
+
+    /// Appends a whole data message whose payload the caller gives away:
+    /// one that goes out as a single frame of at least [`SPLICE_MIN`] bytes
+    /// is queued as it is (masked in place for a client), not copied, and
+    /// written with the bytes around it in one vectored write. Others are
+    /// copied as by [`Outgoing::write_data`].
+    pub(crate) fn write_owned(
+        &mut self,
+        kind: MessageKind,
+        mut payload: Vec<u8>,
+        fragment_size: Option<usize>,
+    ) {
+        let one_frame = !matches!(fragment_size, Some(size) if payload.len() > size);
+        if !one_frame || payload.len() < SPLICE_MIN {
+            self.write_data(kind, &payload, 0, true, true, fragment_size);
+            return;
+        }
+        self.reclaim();
+        let mask = self.masked.then(|| self.next_mask());
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: kind.opcode(),
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        header.write_to(&mut self.buf);
+        if let Some(key) = mask {
+            apply_mask(&mut payload, key);
+        }
+        self.spliced_len += payload.len();
+        self.spliced.push_back(Spliced {
+            at: self.buf.len(),
+            payload,
+            written: 0,
+        });
     }
 
     /// Hands a data message that goes out as one unmasked frame straight to
@@ -237,21 +304,69 @@ impl Outgoing {
         self.write_frame(true, 0, OpCode::Close, payload);
     }
 
-    /// The bytes to write next, if any.
+    /// The bytes to write next, if any: the first contiguous piece.
     pub(crate) fn poll(&mut self) -> Option<&[u8]> {
         self.flush_pending_pong();
-        let waiting = &self.buf[self.start..];
+        let waiting = match self.spliced.front() {
+            Some(first) if first.at == self.start => &first.payload[first.written..],
+            Some(first) => &self.buf[self.start..first.at],
+            None => &self.buf[self.start..],
+        };
         (!waiting.is_empty()).then_some(waiting)
     }
 
-    /// Marks `n` bytes from [`Outgoing::poll`] as written.
-    pub(crate) fn advance(&mut self, n: usize) {
+    /// The bytes to write next as pieces in order, for a vectored write:
+    /// fills the front of `pieces` and returns how many it filled (0 when
+    /// nothing waits).
+    pub(crate) fn poll_vectored<'a>(&'a mut self, pieces: &mut [IoSlice<'a>]) -> usize {
+        self.flush_pending_pong();
+        let mut filled = 0;
+        let mut at = self.start;
+        let mut put = |piece: &'a [u8], pieces: &mut [IoSlice<'a>]| {
+            if filled < pieces.len() && !piece.is_empty() {
+                pieces[filled] = IoSlice::new(piece);
+                filled += 1;
+            }
+        };
+        for spliced in &self.spliced {
+            put(&self.buf[at..spliced.at], pieces);
+            put(&spliced.payload[spliced.written..], pieces);
+            at = spliced.at;
+        }
+        put(&self.buf[at..], pieces);
+        filled
+    }
+
+    /// Marks `n` bytes from [`Outgoing::poll`] or
+    /// [`Outgoing::poll_vectored`] as written.
+    pub(crate) fn advance(&mut self, mut n: usize) {
         assert!(
             n <= self.buffered(),
             "advanced past the bytes poll_transmit returned"
         );
-        self.start += n;
-        if self.start == self.buf.len() {
+        while n > 0 {
+            match self.spliced.front_mut() {
+                Some(first) if first.at == self.start => {
+                    let taken = n.min(first.payload.len() - first.written);
+                    first.written += taken;
+                    self.spliced_len -= taken;
+                    n -= taken;
+                    if first.written == first.payload.len() {
+                        self.spliced.pop_front();
+                    }
+                }
+                Some(first) => {
+                    let taken = n.min(first.at - self.start);
+                    self.start += taken;
+                    n -= taken;
+                }
+                None => {
+                    self.start += n;
+                    n = 0;
+                }
+            }
+        }
+        if self.start == self.buf.len() && self.spliced.is_empty() {
             self.start = 0;
             self.unwritten_pong_end = None;
             if self.buf.len() > KEEP_CAPACITY.max(self.high_water) {
@@ -265,6 +380,8 @@ impl Outgoing {
     /// Drops everything waiting: the transport will never take it.
     pub(crate) fn discard(&mut self) {
         self.pending_pong = None;
+        self.spliced.clear();
+        self.spliced_len = 0;
         let n = self.buffered();
         self.advance(n);
     }
@@ -277,6 +394,9 @@ impl Outgoing {
             self.unwritten_pong_end = self
                 .unwritten_pong_end
                 .and_then(|end| end.checked_sub(self.start));
+            for spliced in &mut self.spliced {
+                spliced.at -= self.start;
+            }
             self.start = 0;
         }
     }
@@ -421,5 +541,153 @@ mod tests {
         );
         assert_eq!(drain(&mut out), [0x8A, 1, b'4']);
         assert_eq!(out.poll(), None);
+    }
+
+    /// Everything waiting, drained through `poll_vectored` in writes of at
+    /// most `step` bytes, so writes end inside pieces and across them.
+    fn drain_vectored(out: &mut Outgoing, step: usize) -> Vec<u8> {
+        let mut wire = Vec::new();
+        loop {
+            let mut pieces = [IoSlice::new(&[]); MAX_WRITE_PIECES];
+            let filled = out.poll_vectored(&mut pieces);
+            if filled == 0 {
+                return wire;
+            }
+            let mut room = step;
+            for piece in &pieces[..filled] {
+                let take = piece.len().min(room);
+                wire.extend_from_slice(&piece[..take]);
+                room -= take;
+            }
+            let written = step - room;
+            out.advance(written);
+        }
+    }
+
+    #[test]
+    fn owned_payloads_go_out_in_order_between_buffered_frames() {
+        let big = |byte: u8| vec![byte; SPLICE_MIN + 3];
+        let mut expected = Outgoing::new(false, None, 0);
+        let mut out = Outgoing::new(false, None, 0);
+        for target in [&mut expected, &mut out] {
+            target.write_frame(true, 0, OpCode::Ping, b"p");
+        }
+        expected.write_data(MessageKind::Binary, &big(1), 0, true, true, None);
+        out.write_owned(MessageKind::Binary, big(1), None);
+        expected.write_data(MessageKind::Binary, &big(2), 0, true, true, None);
+        out.write_owned(MessageKind::Binary, big(2), None);
+        for target in [&mut expected, &mut out] {
+            target.write_frame(true, 0, OpCode::Pong, b"q");
+        }
+        expected.write_data(MessageKind::Text, &big(b'a'), 0, true, true, None);
+        out.write_owned(MessageKind::Text, big(b'a'), None);
+        // Two owned payloads side by side, nothing between them but a header.
+        assert_eq!(out.spliced.len(), 3);
+        assert_eq!(out.buffered(), expected.buffered());
+        let expected = drain(&mut expected);
+        for step in [1, 7, SPLICE_MIN, SPLICE_MIN + 5, usize::MAX] {
+            let mut again = Outgoing::new(false, None, 0);
+            again.write_frame(true, 0, OpCode::Ping, b"p");
+            again.write_owned(MessageKind::Binary, big(1), None);
+            again.write_owned(MessageKind::Binary, big(2), None);
+            again.write_frame(true, 0, OpCode::Pong, b"q");
+            again.write_owned(MessageKind::Text, big(b'a'), None);
+            let wire = drain_vectored(&mut again, step);
+            assert_eq!(wire, expected, "writes of {step} bytes");
+            assert_eq!(again.buffered(), 0);
+            assert!(again.spliced.is_empty() && again.start == 0 && again.buf.is_empty());
+        }
+        assert_eq!(drain_vectored(&mut out, usize::MAX), expected);
+    }
+
+    #[test]
+    fn poll_gives_the_pieces_one_at_a_time() {
+        let mut out = Outgoing::new(false, None, 0);
+        out.write_owned(MessageKind::Binary, vec![9; SPLICE_MIN], None);
+        let header = out.poll().unwrap().to_vec();
+        assert_eq!(header, [0x82, 126, 0x80, 0x00]);
+        out.advance(header.len());
+        assert_eq!(out.poll().unwrap(), &vec![9; SPLICE_MIN][..]);
+        out.advance(SPLICE_MIN);
+        assert_eq!(out.poll(), None);
+    }
+
+    #[test]
+    fn a_client_masks_an_owned_payload_in_place() {
+        let payload: Vec<u8> = (0..SPLICE_MIN as u32 + 1).map(|i| i as u8).collect();
+        let mut out = Outgoing::new(true, None, 0);
+        out.write_owned(MessageKind::Binary, payload.clone(), None);
+        assert_eq!(out.spliced.len(), 1);
+        let wire = drain_vectored(&mut out, usize::MAX);
+        let (header, len) = FrameHeader::parse(&wire).unwrap().unwrap();
+        let key = header.mask.expect("a client's frame is masked");
+        let mut unmasked = wire[len..].to_vec();
+        apply_mask(&mut unmasked, key);
+        assert_eq!(unmasked, payload);
+    }
+
+    #[test]
+    fn small_or_fragmented_owned_payloads_are_copied() {
+        let mut out = Outgoing::new(false, None, 0);
+        out.write_owned(MessageKind::Binary, vec![1; SPLICE_MIN - 1], None);
+        out.write_owned(
+            MessageKind::Binary,
+            vec![2; SPLICE_MIN + 1],
+            Some(SPLICE_MIN),
+        );
+        assert!(out.spliced.is_empty());
+        let wire = drain(&mut out);
+        assert_eq!(wire.len(), 4 + SPLICE_MIN - 1 + 4 + SPLICE_MIN + 2 + 1);
+    }
+
+    #[test]
+    fn reclaiming_the_buffer_keeps_owned_payloads_in_place() {
+        let filler = vec![5; KEEP_CAPACITY];
+        let mut reference = Outgoing::new(false, None, 0);
+        reference.write_data(MessageKind::Binary, &filler, 0, true, true, None);
+        reference.write_data(MessageKind::Binary, &[6; SPLICE_MIN], 0, true, true, None);
+        reference.write_data(MessageKind::Binary, &[7; SPLICE_MIN], 0, true, true, None);
+        let reference = drain(&mut reference);
+
+        let mut out = Outgoing::new(false, None, 0);
+        out.write_data(MessageKind::Binary, &filler, 0, true, true, None);
+        let filler_frame = out.buf.len();
+        out.write_owned(MessageKind::Binary, vec![6; SPLICE_MIN], None);
+        // The filler frame is written; the owned payload's header is not.
+        let mut wire = out.poll().unwrap()[..filler_frame].to_vec();
+        out.advance(filler_frame);
+        // Queueing more drops the written front from the buffer, and must
+        // move the owned payload's place along with the bytes.
+        out.write_owned(MessageKind::Binary, vec![7; SPLICE_MIN], None);
+        assert_eq!(out.start, 0, "the written front was reclaimed");
+        wire.extend(drain_vectored(&mut out, 1000));
+        assert_eq!(wire, reference);
+    }
+
+    #[test]
+    fn discarding_drops_owned_payloads_too() {
+        let mut out = Outgoing::new(false, None, 0);
+        out.write_frame(true, 0, OpCode::Ping, b"");
+        out.write_owned(MessageKind::Binary, vec![1; SPLICE_MIN], None);
+        out.discard();
+        assert_eq!(out.buffered(), 0);
+        assert_eq!(out.poll(), None);
+        let mut pieces = [IoSlice::new(&[]); 4];
+        assert_eq!(out.poll_vectored(&mut pieces), 0);
+    }
+
+    #[test]
+    fn a_vectored_poll_fills_no_more_pieces_than_it_is_given() {
+        let mut out = Outgoing::new(false, None, 0);
+        for byte in 0..4 {
+            out.write_owned(MessageKind::Binary, vec![byte; SPLICE_MIN], None);
+        }
+        let mut pieces = [IoSlice::new(&[]); 3];
+        assert_eq!(out.poll_vectored(&mut pieces), 3);
+        assert_eq!(pieces[2].len(), 4, "header, payload, header");
+        assert_eq!(
+            drain_vectored(&mut out, usize::MAX).len(),
+            4 * (4 + SPLICE_MIN)
+        );
     }
 }

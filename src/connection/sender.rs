@@ -154,6 +154,28 @@ impl Sender<'_> {
         }
     }
 
+    /// Sends an owned [`Message`], taking its payload; see
+    /// [`Connection::send_owned`](crate::Connection::send_owned).
+    pub fn send_owned(&mut self, message: Message) -> Result<(), UsageError> {
+        let (kind, payload) = match message {
+            Message::Text(text) => (MessageKind::Text, text.into_bytes()),
+            Message::Binary(data) => (MessageKind::Binary, data),
+            control => return self.send_message(&control),
+        };
+        self.check_can_send()?;
+        if self.link.out.streaming.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        if self.extension.is_some() {
+            // The extension writes new bytes anyway.
+            return self.write_message(kind, &payload, true, true);
+        }
+        self.link
+            .out
+            .write_owned(kind, payload, self.config.fragment_size);
+        Ok(())
+    }
+
     /// Sends a ping; see [`Connection::send_ping`](crate::Connection::send_ping).
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
         self.send_control(OpCode::Ping, payload)
