@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The crate's two `unsafe` spots under Miri: the AVX2 build of the masking
-# loops (frame::mask) and the `&str` built from validated text (utf8).
+# The crate's three `unsafe` spots under Miri: the AVX2 build of the
+# masking loops (frame::mask), the `&str` and `String` built from validated
+# text (utf8), and the unmasked bytes appended to a `Vec` without zero-fill
+# (frame::mask::extend_masked).
 #
 #   scripts/miri.sh
 #
@@ -24,5 +26,6 @@ export CARGO_TARGET_DIR=target/miri
 exec cargo +nightly miri test --lib -- \
     utf8:: \
     frame::mask::tests::unmasking_text_tells_ascii \
+    frame::mask::tests::extend_masked \
     frame::mask::tests::a_split_payload \
     frame::mask::tests::masking_twice

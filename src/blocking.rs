@@ -535,14 +535,10 @@ impl<S: Read + Write> WebSocket<S> {
     /// and the core's events for them.
     pub fn read(&mut self) -> Result<Option<Message>, Error> {
         loop {
-            match self.conn.poll_event() {
-                Ok(Some(event)) => {
-                    let message = event.to_message();
+            match self.conn.poll_message() {
+                Ok(Some(message)) => {
                     self.flush()?;
-                    if let Some(message) = message {
-                        return Ok(Some(message));
-                    }
-                    continue;
+                    return Ok(Some(message));
                 }
                 Ok(None) => {}
                 Err(error) => {

@@ -47,10 +47,12 @@
 //! assert_eq!(wire, b"\x81\x05HELLO");
 //! ```
 
-// Two audited `unsafe` spots, each paid for in benches/compare:
-// `utf8::validated` turns text the incremental validator accepted into
-// `&str` without a second pass, and `frame::mask` calls its AVX2 build
-// after checking the CPU has AVX2.
+// Three audited `unsafe` spots, each paid for in benches/compare:
+// `utf8::validated` (and its owned twin `validated_string`) turns text the
+// incremental validator accepted into `&str` (`String`) without a second
+// pass; `frame::mask` calls its AVX2 build after checking the CPU has
+// AVX2; and `frame::mask::extend_masked` appends unmasked bytes to a `Vec`
+// without zero-filling them first.
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 

@@ -281,21 +281,30 @@ where
     Ok(WebSocket::from_connection(stream, conn).with_negotiated(negotiated))
 }
 
-/// What `read` returns for an event: an owned copy of a message, ping,
-/// pong or close; chunks are skipped.
-fn to_message(event: Event<'_>, _: &mut Sender<'_>) -> Option<Message> {
-    event.to_message()
+/// `read`'s step for `poll_read`: the next message, taken by ownership in
+/// one pass ([`Connection::poll_message`]); `None` until more input.
+fn owned_message(
+    conn: &mut Connection,
+    _: &mut dyn WriteNow,
+) -> Result<Option<Message>, crate::Error> {
+    conn.poll_message()
 }
 
-/// Hands the first event to `f` (taken on that call; `poll_read` returns
-/// right after it).
-fn lend<'f, F, R>(f: &'f mut Option<F>) -> impl FnMut(Event<'_>, &mut Sender<'_>) -> Option<R> + 'f
+/// `read_with`'s step for `poll_read`: the first event lent to `f` (taken
+/// on that call; `poll_read` returns right after it), with a sender that
+/// may write a large reply straight to the socket.
+fn lend<'f, F, R>(
+    f: &'f mut Option<F>,
+) -> impl FnMut(&mut Connection, &mut dyn WriteNow) -> Result<Option<R>, crate::Error> + 'f
 where
     F: FnOnce(Event<'_>, &mut Sender<'_>) -> R,
 {
-    move |event, sender| {
+    move |conn, socket| {
+        let Some((event, mut sender)) = conn.poll_event_write_through(socket)? else {
+            return Ok(None);
+        };
         let f = f.take().expect("poll_read returns after the first event");
-        Some(f(event, sender))
+        Ok(Some(f(event, &mut sender)))
     }
 }
 
@@ -423,33 +432,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         true
     }
 
-    /// The next event that `on_event` turns into `Some`, reading as needed;
+    /// The next value `pull` takes from the connection, reading as needed;
     /// `Ready(Ok(None))` once the connection is over.
     fn poll_read<T>(
         &mut self,
         cx: &mut Context<'_>,
         side: Side,
-        mut on_event: impl FnMut(Event<'_>, &mut Sender<'_>) -> Option<T>,
+        mut pull: impl FnMut(&mut Connection, &mut dyn WriteNow) -> Result<Option<T>, crate::Error>,
     ) -> Poll<Result<Option<T>, Error>> {
         loop {
             if self.failure.is_none() {
-                // A large reply from the callback goes to the socket at once
-                // when nothing is queued before it, without a copy into the
-                // write buffer.
+                // A large reply from `read_with`'s callback goes to the
+                // socket at once when nothing is queued before it, without a
+                // copy into the write buffer.
                 let mut socket = SocketNow {
                     stream: &mut self.stream,
                     wakers: &mut self.write_wakers,
                     side,
                     cx,
                 };
-                match self.conn.poll_event_write_through(&mut socket) {
-                    Ok(Some((event, mut sender))) => match on_event(event, &mut sender) {
-                        Some(value) => {
-                            self.reply_may_wait = self.conn.has_buffered_frame();
-                            return Poll::Ready(Ok(Some(value)));
-                        }
-                        None => continue,
-                    },
+                match pull(&mut self.conn, &mut socket) {
+                    Ok(Some(value)) => {
+                        self.reply_may_wait = self.conn.has_buffered_frame();
+                        return Poll::Ready(Ok(Some(value)));
+                    }
                     Ok(None) => {}
                     Err(error) => self.failure = Some(error),
                 }
@@ -603,8 +609,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// The next message; `Ok(None)` once the close handshake is over and the
     /// transport is closed (the peer's close frame was returned as
     /// [`Message::Close`] first). Cancel safe.
+    ///
+    /// The message is built in one pass over its payload: unmasked (and its
+    /// text validated) while it is copied into the buffer that becomes the
+    /// message ([`Connection::poll_message`]).
     pub async fn read(&mut self) -> Result<Option<Message>, Error> {
-        poll_fn(|cx| self.inner.poll_read(cx, Side::Read, to_message)).await
+        poll_fn(|cx| self.inner.poll_read(cx, Side::Read, owned_message)).await
     }
 
     /// The next event, lent to `f` straight from the connection's buffers
@@ -667,6 +677,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// returns. Call `flush` after such a `send` if you then wait on
     /// something other than this socket.
     ///
+    /// A payload of 32 KiB or more is not copied: with nothing queued
+    /// before it, it goes to the socket from the message itself, in one
+    /// vectored write with its frame header; when it waits with other
+    /// replies, the message itself waits in the queue, and the replies
+    /// leave together in one vectored write.
+    ///
     /// Cancel safe in the sense that matters: a message is queued whole or
     /// not at all, so a `send` dropped while it waits neither loses a
     /// queued message nor sends one twice.
@@ -725,7 +741,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for WebSocket<S> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut()
             .inner
-            .poll_read(cx, Side::Read, to_message)
+            .poll_read(cx, Side::Read, owned_message)
             .map(Result::transpose)
     }
 }
@@ -790,7 +806,7 @@ fn lock<S>(shared: &Mutex<Inner<S>>) -> MutexGuard<'_, Inner<S>> {
 impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
     /// The next message; see [`WebSocket::read`]. Cancel safe.
     pub async fn read(&mut self) -> Result<Option<Message>, Error> {
-        poll_fn(|cx| lock(&self.shared).poll_read(cx, Side::Read, to_message)).await
+        poll_fn(|cx| lock(&self.shared).poll_read(cx, Side::Read, owned_message)).await
     }
 
     /// The next event, lent to `f`; see [`WebSocket::read_with`]. The
@@ -846,7 +862,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for ReadHalf<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         lock(&self.shared)
-            .poll_read(cx, Side::Read, to_message)
+            .poll_read(cx, Side::Read, owned_message)
             .map(Result::transpose)
     }
 }

@@ -39,6 +39,19 @@ pub(crate) fn validated(bytes: &[u8]) -> &str {
     unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
+/// [`validated`] for an owned buffer: the text message as a `String`,
+/// without a second pass, on the same grounds.
+#[allow(unsafe_code)]
+pub(crate) fn validated_string(bytes: Vec<u8>) -> String {
+    debug_assert!(
+        std::str::from_utf8(&bytes).is_ok(),
+        "text delivered without validation"
+    );
+    // SAFETY: as in `validated`: every byte went through the message's
+    // `Utf8Validator`, which accepted them and then `finish`ed.
+    unsafe { String::from_utf8_unchecked(bytes) }
+}
+
 /// The text seen so far is not UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct InvalidUtf8;
@@ -165,6 +178,16 @@ mod tests {
             validator.feed(chunk)?;
         }
         validator.finish()
+    }
+
+    #[test]
+    fn validated_text_keeps_its_bytes_borrowed_or_owned() {
+        let text = "κόσμε 𝄞 € ascii";
+        let mut validator = Utf8Validator::default();
+        validator.feed(text.as_bytes()).unwrap();
+        validator.finish().unwrap();
+        assert_eq!(validated(text.as_bytes()), text);
+        assert_eq!(validated_string(text.as_bytes().to_vec()), text);
     }
 
     #[test]
@@ -304,7 +327,8 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "simdutf")]
+    // Not under Miri, which cannot call simdutf's C++.
+    #[cfg(all(feature = "simdutf", not(miri)))]
     proptest::proptest! {
         /// Both SIMD validators (the feature picks one; Miri runs the
         /// other) say what `str::from_utf8` says, on valid text and on

@@ -11,7 +11,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{client, events, feed, frame, frames, server, transmit, Ev, Pair};
+use common::{client, events, feed, frame, frames, messages, server, transmit, Ev, Pair};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -326,19 +326,42 @@ struct Outcome {
     close_transport: bool,
 }
 
+/// How the events are taken: borrowed (`poll_event`) or as owned messages
+/// (`poll_message`, which skips streamed chunks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Take {
+    Borrowed,
+    Owned,
+}
+
 /// Feeds the pieces one by one, polling every event after each, then
 /// (optionally) the end of the stream; takes what the connection wrote only
 /// at the end, as a peer that reads slowly would.
 fn run(role: Role, config: &Config, pieces: &[&[u8]], input: Input, eof: bool) -> Outcome {
+    run_taking(role, config, pieces, input, eof, Take::Borrowed)
+}
+
+fn run_taking(
+    role: Role,
+    config: &Config,
+    pieces: &[&[u8]],
+    input: Input,
+    eof: bool,
+    take: Take,
+) -> Outcome {
     let mut conn = connection(role, config.clone());
     let mut all = Vec::new();
+    let poll = |conn: &mut Connection| match take {
+        Take::Borrowed => events(conn),
+        Take::Owned => messages(conn),
+    };
     for piece in pieces {
         hand_in(&mut conn, input, piece);
-        all.extend(events(&mut conn));
+        all.extend(poll(&mut conn));
     }
     if eof {
         conn.receive_eof();
-        all.extend(events(&mut conn));
+        all.extend(poll(&mut conn));
     }
     Outcome {
         events: all,
@@ -378,7 +401,7 @@ fn merge_chunks(events: Vec<Ev>) -> Vec<Ev> {
 
 /// Whole, in the given chunks through `receive`, and in the same chunks
 /// through `receive_buffer`: all three give the same outcome (with streamed
-/// chunks merged).
+/// chunks merged); taken as owned messages, the same without the chunks.
 fn check_chunking_invariance(
     role: Role,
     config: &Config,
@@ -398,6 +421,26 @@ fn check_chunking_invariance(
             &chunked,
             &whole,
             "{:?} in {} pieces via {:?} differs from whole; input {:02x?}",
+            role,
+            pieces.len(),
+            input,
+            bytes
+        );
+        let owned = run_taking(role, config, &pieces, input, eof, Take::Owned);
+        let expected = Outcome {
+            events: whole
+                .events
+                .iter()
+                .filter(|event| !matches!(event, Ev::Chunk { .. }))
+                .cloned()
+                .collect(),
+            sent: whole.sent.clone(),
+            ..whole
+        };
+        prop_assert_eq!(
+            &owned,
+            &expected,
+            "{:?} in {} pieces via {:?} taken as owned messages differs; input {:02x?}",
             role,
             pieces.len(),
             input,

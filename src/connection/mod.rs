@@ -20,7 +20,7 @@ use crate::frame::{
     encode_close_payload, parse_close_payload, CloseCode, CloseFrame, FrameHeader, MessageKind,
     OpCode,
 };
-use crate::utf8::validated;
+use crate::utf8::{validated, validated_string};
 
 use outgoing::Outgoing;
 pub(crate) use outgoing::MAX_WRITE_PIECES;
@@ -118,6 +118,10 @@ pub struct Connection {
     read_size: usize,
     /// Bytes at the front of `recv` that the last event lent out.
     consume: usize,
+    /// The caller takes the next message by ownership
+    /// ([`Connection::poll_message`]): it is copied out of the receive
+    /// buffer as it is unmasked, never unmasked in place first.
+    owned_read: bool,
     read: ReadState,
     incoming: Incoming,
     eof: bool,
@@ -170,6 +174,7 @@ impl Connection {
             lent_recv: 0,
             read_size: MIN_READ,
             consume: 0,
+            owned_read: false,
             read: ReadState::Header,
             incoming: Incoming::default(),
             eof: false,
@@ -462,6 +467,58 @@ impl Connection {
     #[must_use = "events must be handled; errors end the connection"]
     pub fn poll_event(&mut self) -> Result<Option<Event<'_>>, Error> {
         Ok(self.poll_event_with_sender()?.map(|(event, _)| event))
+    }
+
+    /// The next message, ping, pong or close as an owned [`Message`];
+    /// `Ok(None)` when more input is needed; errors as from
+    /// [`Connection::poll_event`]. Pieces of messages
+    /// ([`Config::streaming`]) are skipped.
+    ///
+    /// A message is unmasked (and its text validated) as it is copied out of
+    /// the receive buffer into the buffer that becomes the message, and
+    /// that buffer is handed over, not copied again: one pass over the
+    /// payload, where [`Event::to_message`] after `poll_event` makes two.
+    /// The adapters' `read` works this way.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Message, Role};
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.receive(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    /// assert_eq!(server.poll_message(), Ok(Some(Message::Text("Hello".into()))));
+    /// assert_eq!(server.poll_message(), Ok(None));
+    /// ```
+    #[must_use = "messages must be handled; errors end the connection"]
+    pub fn poll_message(&mut self) -> Result<Option<Message>, Error> {
+        loop {
+            self.owned_read = true;
+            let ready = self.advance();
+            self.owned_read = false;
+            let Some(ready) = ready? else {
+                return Ok(None);
+            };
+            let front = self.recv.data();
+            return Ok(Some(match ready {
+                Ready::Assembled(MessageKind::Binary) => Message::Binary(self.incoming.take()),
+                Ready::Assembled(MessageKind::Text) => {
+                    Message::Text(validated_string(self.incoming.take()))
+                }
+                // Not made while `owned_read` is set; copied if it were.
+                Ready::InPlace(MessageKind::Binary, len) => Message::Binary(front[..len].to_vec()),
+                Ready::InPlace(MessageKind::Text, len) => {
+                    Message::Text(validated(&front[..len]).to_owned())
+                }
+                Ready::Chunk { .. } => continue,
+                Ready::Ping(len) => Message::Ping(front[..len].to_vec()),
+                Ready::Pong(len) => Message::Pong(front[..len].to_vec()),
+                Ready::Close(len) => Message::Close(
+                    parse_close_payload(&front[..len])
+                        .ok()
+                        .flatten()
+                        .map(CloseFrame::into_owned),
+                ),
+            }));
+        }
     }
 
     /// [`Connection::poll_event`], with a [`Sender`] that queues messages

@@ -20,7 +20,8 @@
 use super::{Connection, State};
 use crate::error::{Error, ProtocolError};
 use crate::frame::{
-    apply_mask, copy_masked, parse_close_payload, unmask_text, FrameHeader, MessageKind, OpCode,
+    apply_mask, copy_masked, extend_masked, parse_close_payload, unmask_text, FrameHeader,
+    MessageKind, OpCode,
 };
 use crate::utf8::{InvalidUtf8, Utf8Validator};
 use crate::Role;
@@ -81,6 +82,25 @@ impl Incoming {
         &mut self.buffer[self.len..end]
     }
 
+    /// Room for `n` more bytes at once: a message buffer handed out by
+    /// [`Connection::poll_message`] starts empty, and growing it piece by
+    /// piece as a frame arrives would copy what came first. An empty buffer
+    /// gets exactly `n`; a full one grows as a `Vec` does, by doubling, so a
+    /// long message is copied a bounded number of times.
+    fn reserve(&mut self, n: usize) {
+        if self.buffer.capacity() < self.len + n {
+            self.buffer.truncate(self.len);
+            self.buffer.reserve(n);
+        }
+    }
+
+    /// Hands out the message, leaving the buffer empty.
+    pub(super) fn take(&mut self) -> Vec<u8> {
+        self.buffer.truncate(self.len);
+        self.len = 0;
+        std::mem::take(&mut self.buffer)
+    }
+
     /// The buffer as a `Vec` holding exactly the message, for an
     /// extension's decoder to append to; set `len` after.
     fn as_vec(&mut self) -> &mut Vec<u8> {
@@ -99,17 +119,32 @@ impl Incoming {
         done: u64,
     ) -> Result<(), InvalidUtf8> {
         let key = key_at(mask.unwrap_or_default(), done);
-        self.spare(bytes.len());
-        let dst = &mut self.buffer[self.len..self.len + bytes.len()];
         if self.kind != Some(MessageKind::Text) {
-            copy_masked(dst, bytes, key);
+            self.put_unmasked(self.len, bytes, key);
             return Ok(());
         }
-        for (dst, src) in dst.chunks_mut(TEXT_BLOCK).zip(bytes.chunks(TEXT_BLOCK)) {
-            let ascii = copy_masked(dst, src, key);
-            self.utf8.feed_known(dst, ascii)?;
+        let mut at = self.len;
+        for src in bytes.chunks(TEXT_BLOCK) {
+            let ascii = self.put_unmasked(at, src, key);
+            self.utf8
+                .feed_known(&self.buffer[at..at + src.len()], ascii)?;
+            at += src.len();
         }
         Ok(())
+    }
+
+    /// Writes `src` unmasked at `at` (the end of what the buffer holds so
+    /// far): over bytes already initialised when the buffer has them, else
+    /// appended without zero-filling first, as in a buffer that
+    /// [`Connection::poll_message`] just handed out. Returns whether the
+    /// bytes are all ASCII.
+    fn put_unmasked(&mut self, at: usize, src: &[u8], key: [u8; 4]) -> bool {
+        let end = at + src.len();
+        if self.buffer.len() >= end {
+            return copy_masked(&mut self.buffer[at..end], src, key);
+        }
+        self.buffer.truncate(at);
+        extend_masked(&mut self.buffer, src, key)
     }
 
     /// Empties the message, releasing the allocation if a message longer
@@ -282,7 +317,12 @@ impl Connection {
                     if !self.incoming.decode && !self.config.streaming {
                         // Assembled: unmasked while copied into the message
                         // buffer, one pass, and validated like bytes read
-                        // straight into it.
+                        // straight into it. Room for the rest of the frame
+                        // is made at once, up to one read beyond what has
+                        // arrived, so a header's claim alone allocates no
+                        // more than a read would.
+                        let rest = remaining.min((n + self.config.read_buffer_size) as u64);
+                        self.incoming.reserve(rest as usize);
                         let checked =
                             self.incoming
                                 .copy_unmasked(&self.recv.data()[..n], header.mask, done);
@@ -429,6 +469,7 @@ impl Connection {
             && header.fin
             && !self.incoming.decode
             && !self.config.streaming
+            && !self.owned_read
             && header.payload_len <= buffered as u64;
         Ok(if in_place {
             ReadState::InPlace(*header)
@@ -529,23 +570,24 @@ impl Connection {
         else {
             unreachable!("direct reads happen within a frame");
         };
-        let start = self.incoming.len;
-        let piece = &mut self.incoming.buffer[start..start + n];
-        self.incoming.len += n;
         let text = self.incoming.kind == Some(MessageKind::Text);
         let checked = copied.unwrap_or_else(|| {
+            // Read straight in: the bytes are after the message, masked.
+            let start = self.incoming.len;
             unmask_piece(
-                piece,
+                &mut self.incoming.buffer[start..start + n],
                 header.mask,
                 done,
                 text.then_some(&mut self.incoming.utf8),
             )
         });
+        // A copy that failed validation may have stopped short of `n`.
         if checked.is_err() {
             let error = self.fail(ProtocolError::InvalidUtf8);
             self.link.pending_error = Some(error);
             return;
         }
+        self.incoming.len += n;
         self.read = ReadState::Stream {
             header,
             remaining: remaining - n as u64,

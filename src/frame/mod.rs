@@ -14,7 +14,7 @@ pub use header::{FrameHeader, MAX_HEADER_LEN};
 pub use mask::{apply_mask, apply_mask_reference};
 
 pub(crate) use close::{encode_close_payload, parse_close_payload};
-pub(crate) use mask::{copy_masked, unmask_text};
+pub(crate) use mask::{copy_masked, extend_masked, unmask_text};
 
 /// The opcode of a frame (RFC 6455 §5.2).
 ///

@@ -25,6 +25,18 @@ pub enum Ev {
 }
 
 impl Ev {
+    /// The event an owned message was made from.
+    pub fn from_message(message: rfc6455::Message) -> Ev {
+        use rfc6455::Message;
+        match message {
+            Message::Text(text) => Ev::Text(text),
+            Message::Binary(data) => Ev::Binary(data),
+            Message::Ping(data) => Ev::Ping(data),
+            Message::Pong(data) => Ev::Pong(data),
+            Message::Close(frame) => Ev::Close(frame.map(|f| (f.code.0, f.reason.into_owned()))),
+        }
+    }
+
     pub fn from_event(event: Event<'_>) -> Ev {
         match event {
             Event::Text(text) => Ev::Text(text.to_owned()),
@@ -49,6 +61,22 @@ pub fn events(conn: &mut Connection) -> Vec<Ev> {
     loop {
         match conn.poll_event() {
             Ok(Some(event)) => out.push(Ev::from_event(event)),
+            Ok(None) => return out,
+            Err(error) => {
+                out.push(Ev::Error(error));
+                return out;
+            }
+        }
+    }
+}
+
+/// Polls owned messages until more input is needed or an error,
+/// recording them as the matching events.
+pub fn messages(conn: &mut Connection) -> Vec<Ev> {
+    let mut out = Vec::new();
+    loop {
+        match conn.poll_message() {
+            Ok(Some(message)) => out.push(Ev::from_message(message)),
             Ok(None) => return out,
             Err(error) => {
                 out.push(Ev::Error(error));
