@@ -94,8 +94,16 @@ impl Incoming {
         }
     }
 
-    /// Hands out the message, leaving the buffer empty.
+    /// Hands out the message. A raw one is taken, leaving the buffer
+    /// empty: it was reserved at the frame's size as its bytes arrived, so
+    /// the next message's fresh buffer costs one allocation. A decoded one
+    /// is copied and the buffer kept: the decoder grows its output as it
+    /// goes, and growing a fresh buffer for every message would copy (and
+    /// reallocate) more than the one copy out.
     pub(super) fn take(&mut self) -> Vec<u8> {
+        if self.decode {
+            return self.message().to_vec();
+        }
         self.buffer.truncate(self.len);
         self.len = 0;
         std::mem::take(&mut self.buffer)
