@@ -478,7 +478,8 @@ impl Connection {
     /// the receive buffer into the buffer that becomes the message, and
     /// that buffer is handed over, not copied again: one pass over the
     /// payload, where [`Event::to_message`] after `poll_event` makes two.
-    /// The adapters' `read` works this way.
+    /// A message that an extension decoded is copied once out of the
+    /// buffer the decoder filled. The adapters' `read` works this way.
     ///
     /// ```
     /// use rfc6455::{Config, Connection, Message, Role};
