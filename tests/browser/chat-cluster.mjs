@@ -24,9 +24,7 @@
 // line is "N passed, N failed[, N skipped]"; the exit status is 0 only when
 // every check passed.
 
-import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,6 +38,7 @@ import {
   sleep,
   summary,
 } from "./report.mjs";
+import { freePort, killNow, spawnReady } from "./process.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = process.env.CHAT_BIN || path.join(root, "target/debug/examples/chat");
@@ -68,17 +67,6 @@ const check = (name, fn) => checkWithin(name, fn, STEP_TIMEOUT);
 const logs = { redis: [], a: [], b: [] };
 const children = new Map(); // label -> child
 
-async function freePort() {
-  const probe = net.createServer();
-  await new Promise((resolve, reject) => {
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 function recordPids() {
   const pids = [...children.values()].map((child) => child.pid).filter(Boolean);
   fs.writeFileSync(path.join(DIR, "pids"), pids.join("\n") + "\n");
@@ -86,42 +74,18 @@ function recordPids() {
 
 /** Spawns `label` and resolves once a line of its output matches `ready`. */
 function startProcess(label, command, args, ready) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    children.set(label, child);
-    recordPids();
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${label} did not become ready`));
-    }, WAIT);
-    const onLine = (line) => {
-      logs[label].push(line);
-      if (VERBOSE) console.log(`  ${label}: ${line}`);
-      if (ready.test(line)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    for (const stream of [child.stdout, child.stderr]) {
-      let buffered = "";
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk) => {
-        buffered += chunk;
-        let newline;
-        while ((newline = buffered.indexOf("\n")) >= 0) {
-          onLine(buffered.slice(0, newline));
-          buffered = buffered.slice(newline + 1);
-        }
-      });
-    }
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${label} exited before it was ready (${signal ?? code})`));
-    });
+  return spawnReady({
+    label,
+    command,
+    args,
+    ready,
+    log: logs[label],
+    wait: WAIT,
+    verbose: VERBOSE,
+    onSpawn: (child) => {
+      children.set(label, child);
+      recordPids();
+    },
   });
 }
 
@@ -140,10 +104,7 @@ async function kill(label) {
   const child = children.get(label);
   children.delete(label);
   recordPids();
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await bounded(exited, WAIT, `${label} exit`);
+  await killNow(child, WAIT, label);
 }
 
 /** redis-server on `port`: loopback only, nothing saved, files in DIR. */

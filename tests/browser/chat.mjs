@@ -20,7 +20,6 @@
 // line is "N passed, N failed[, N skipped]"; the exit status is 0 only when
 // every check passed.
 
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -35,6 +34,7 @@ import {
   sleep,
   summary,
 } from "./report.mjs";
+import { freePort, killNow, spawnReady } from "./process.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = process.env.CHAT_BIN || path.join(root, "target/debug/examples/chat");
@@ -61,17 +61,6 @@ const check = (name, fn) => checkWithin(name, fn, STEP_TIMEOUT);
 const serverLog = [];
 let server = null;
 
-async function freePort() {
-  const probe = net.createServer();
-  await new Promise((resolve, reject) => {
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 /** Starts the server and resolves once it listens; retries while the port is busy. */
 async function startServer(port) {
   const deadline = Date.now() + WAIT;
@@ -87,37 +76,14 @@ async function startServer(port) {
 }
 
 function spawnServer(port) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, [`127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error("server did not start listening"));
-    }, WAIT);
-    const onLine = (line) => {
-      serverLog.push(line);
-      if (VERBOSE) console.log(`  server: ${line}`);
-      if (line.startsWith("chat listening on")) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    for (const stream of [child.stdout, child.stderr]) {
-      let buffered = "";
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk) => {
-        buffered += chunk;
-        let newline;
-        while ((newline = buffered.indexOf("\n")) >= 0) {
-          onLine(buffered.slice(0, newline));
-          buffered = buffered.slice(newline + 1);
-        }
-      });
-    }
-    child.once("error", reject);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited before listening (${signal ?? code})`));
-    });
+  return spawnReady({
+    label: "server",
+    command: BIN,
+    args: [`127.0.0.1:${port}`],
+    ready: /^chat listening on/,
+    log: serverLog,
+    wait: WAIT,
+    verbose: VERBOSE,
   });
 }
 
@@ -125,10 +91,7 @@ function spawnServer(port) {
 async function killServer() {
   const child = server;
   server = null;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await bounded(exited, WAIT, "server exit");
+  await killNow(child, WAIT, "server");
 }
 
 /** One raw HTTP exchange: writes `request`, resolves with all that comes back. */
