@@ -24,7 +24,7 @@ use crate::utf8::{validated, validated_string};
 
 use outgoing::Outgoing;
 pub(crate) use outgoing::MAX_WRITE_PIECES;
-use read::{Incoming, ReadState, Ready};
+use read::{Incoming, ReadState, Ready, Take};
 use recv_buffer::RecvBuffer;
 pub use sender::{Sender, WriteNow};
 use timers::{Timer, Timers};
@@ -118,10 +118,6 @@ pub struct Connection {
     read_size: usize,
     /// Bytes at the front of `recv` that the last event lent out.
     consume: usize,
-    /// The caller takes the next message by ownership
-    /// ([`Connection::poll_message`]): it is copied out of the receive
-    /// buffer as it is unmasked, never unmasked in place first.
-    owned_read: bool,
     read: ReadState,
     incoming: Incoming,
     eof: bool,
@@ -174,7 +170,6 @@ impl Connection {
             lent_recv: 0,
             read_size: MIN_READ,
             consume: 0,
-            owned_read: false,
             read: ReadState::Header,
             incoming: Incoming::default(),
             eof: false,
@@ -492,10 +487,7 @@ impl Connection {
     #[must_use = "messages must be handled; errors end the connection"]
     pub fn poll_message(&mut self) -> Result<Option<Message>, Error> {
         loop {
-            self.owned_read = true;
-            let ready = self.advance();
-            self.owned_read = false;
-            let Some(ready) = ready? else {
+            let Some(ready) = self.advance(Take::Owned)? else {
                 return Ok(None);
             };
             let front = self.recv.data();
@@ -504,7 +496,7 @@ impl Connection {
                 Ready::Assembled(MessageKind::Text) => {
                     Message::Text(validated_string(self.incoming.take()))
                 }
-                // Not made while `owned_read` is set; copied if it were.
+                // Not made for `Take::Owned`; copied if it were.
                 Ready::InPlace(MessageKind::Binary, len) => Message::Binary(front[..len].to_vec()),
                 Ready::InPlace(MessageKind::Text, len) => {
                     Message::Text(validated(&front[..len]).to_owned())
@@ -567,7 +559,7 @@ impl Connection {
         &'a mut self,
         through: Option<&'a mut dyn WriteNow>,
     ) -> Result<Option<(Event<'a>, Sender<'a>)>, Error> {
-        let Some(ready) = self.advance()? else {
+        let Some(ready) = self.advance(Take::Lent)? else {
             return Ok(None);
         };
         let front = self.recv.data();

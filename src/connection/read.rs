@@ -238,10 +238,22 @@ pub(super) enum Ready {
     Close(usize),
 }
 
+/// How the caller takes the next message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Take {
+    /// Borrowed: a single-frame message already whole in the receive
+    /// buffer is unmasked and handed out where it lies.
+    Lent,
+    /// By ownership ([`Connection::poll_message`]): every message is
+    /// unmasked while it is copied into the buffer that becomes it, never
+    /// unmasked in place first.
+    Owned,
+}
+
 impl Connection {
     /// Parses until the next event, the end of the buffered bytes, or an
     /// error (which fails the connection).
-    pub(super) fn advance(&mut self) -> Result<Option<Ready>, Error> {
+    pub(super) fn advance(&mut self, take: Take) -> Result<Option<Ready>, Error> {
         self.recv.consume(std::mem::take(&mut self.consume));
         if std::mem::take(&mut self.incoming.delivered) {
             let keep = self.config.read_buffer_size.max(1 << 20);
@@ -265,7 +277,7 @@ impl Connection {
                         Err(error) => return Err(self.fail(error)),
                     };
                     let buffered = self.recv.len() - len;
-                    self.read = match self.start_frame(&header, buffered) {
+                    self.read = match self.start_frame(&header, buffered, take) {
                         Ok(state) => state,
                         Err(error) => return Err(self.fail(error)),
                     };
@@ -403,6 +415,7 @@ impl Connection {
         &mut self,
         header: &FrameHeader,
         buffered: usize,
+        take: Take,
     ) -> Result<ReadState, ProtocolError> {
         match (self.link.role, header.mask.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
@@ -477,7 +490,7 @@ impl Connection {
             && header.fin
             && !self.incoming.decode
             && !self.config.streaming
-            && !self.owned_read
+            && take == Take::Lent
             && header.payload_len <= buffered as u64;
         Ok(if in_place {
             ReadState::InPlace(*header)
