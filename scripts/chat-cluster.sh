@@ -36,14 +36,7 @@ fi
 # service manager runs; this test uses its own on another port, and leaves
 # that one alone.
 
-# npm ci when node_modules lacks the version the lock pins.
-version_of() { node -p "try { require('./$1').$2 } catch { '' }"; }
-want=$(version_of tests/browser/package-lock.json 'packages["node_modules/playwright-core"].version')
-have=$(version_of tests/browser/node_modules/playwright-core/package.json version)
-if [[ -z "$have" || "$have" != "$want" ]]; then
-    echo "== installing playwright-core $want (npm ci)"
-    (cd tests/browser && npm ci --no-audit --no-fund)
-fi
+source scripts/playwright-core.sh
 
 echo "== building the chat example"
 cargo build --example chat
