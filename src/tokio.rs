@@ -518,7 +518,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// queued it whole or not at all). Behind queued bytes, or when the
     /// reply may wait for the next read, the payload joins the queue
     /// without a copy and leaves with the rest in one vectored write;
-    /// otherwise a large one goes straight to the socket.
+    /// otherwise a large one goes straight to the socket, and what the
+    /// socket does not take waits in the queue, still without a copy.
     fn poll_send(
         &mut self,
         cx: &mut Context<'_>,
@@ -541,7 +542,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         };
         self.conn
             .sender_write_through(&mut socket)
-            .send_message(&message)?;
+            .send_owned(message)?;
         Poll::Ready(Ok(()))
     }
 

@@ -1,7 +1,8 @@
 //! The hot paths allocate nothing per message once warm: a counting
 //! allocator counts the allocations a thread makes while it reads and
 //! writes messages, in the core and through the tokio adapter's
-//! `read_with` (whose `read` returns owned messages, one allocation each).
+//! `read_with` (whose `read` returns owned messages, one allocation each,
+//! except where a large message takes the buffer of a reply already sent).
 
 mod common;
 
@@ -222,4 +223,33 @@ fn tokio_read_returns_owned_messages_and_allocates_for_each() {
         // One allocation per message: the owned copy `read` returns.
         assert_eq!(allocations() - before, count);
     });
+}
+
+#[test]
+fn tokio_read_then_send_of_large_messages_allocates_nothing_per_message_once_warm() {
+    // Each message is read into the buffer of a reply already written.
+    for size in [32 << 10, 64 << 10, 256 << 10] {
+        let count = 200;
+        let mut ws = tokio_server(size, count);
+        current_thread().block_on(async {
+            let mut echo = async || {
+                let message = ws.read().await.unwrap().expect("a message");
+                ws.send(message).await.unwrap();
+            };
+            for _ in 0..2 * count {
+                echo().await;
+            }
+            let before = allocations();
+            for _ in 0..count {
+                echo().await;
+            }
+            assert_eq!(
+                allocations() - before,
+                0,
+                "{size}-byte messages allocated in the steady state"
+            );
+        });
+        let written = ws.get_ref().written;
+        assert!(written >= 3 * count * size, "{written} bytes written");
+    }
 }

@@ -5,6 +5,7 @@ mod outgoing;
 mod read;
 mod recv_buffer;
 mod sender;
+mod spent;
 mod timers;
 
 use std::io::IoSlice;
@@ -259,6 +260,7 @@ impl Connection {
         let direct = self.direct_read_len();
         if direct >= MIN_READ {
             self.lent_direct = Some(direct);
+            self.adopt_spent();
             return self.incoming.spare(direct);
         }
         let spare = self.recv.spare(self.read_size);
@@ -354,6 +356,15 @@ impl Connection {
     /// place) and leaves with the bytes around it in one vectored write
     /// ([`Connection::poll_transmit_vectored`]). Small, fragmented and
     /// compressed messages are copied as usual.
+    ///
+    /// Once such a payload is written, the connection may keep its buffer
+    /// to receive a later message into: one for each message of at least
+    /// 32 KiB that [`Connection::poll_message`] handed out, at most two
+    /// buffers and 1 MiB, and only for a message that fits it (not more
+    /// than twice its size). A server that answers large messages with
+    /// large messages then allocates nothing per message, and receives
+    /// into memory still in the cache; a connection that only sends keeps
+    /// nothing.
     ///
     /// ```
     /// use std::io::IoSlice;
@@ -474,7 +485,9 @@ impl Connection {
     /// that buffer is handed over, not copied again: one pass over the
     /// payload, where [`Event::to_message`] after `poll_event` makes two.
     /// A message that an extension decoded is copied once out of the
-    /// buffer the decoder filled. The adapters' `read` works this way.
+    /// buffer the decoder filled. A large message may arrive in the buffer
+    /// of one sent with [`Connection::send_owned`]. The adapters' `read`
+    /// works this way.
     ///
     /// ```
     /// use rfc6455::{Config, Connection, Message, Role};
@@ -492,9 +505,9 @@ impl Connection {
             };
             let front = self.recv.data();
             return Ok(Some(match ready {
-                Ready::Assembled(MessageKind::Binary) => Message::Binary(self.incoming.take()),
+                Ready::Assembled(MessageKind::Binary) => Message::Binary(self.take_message()),
                 Ready::Assembled(MessageKind::Text) => {
-                    Message::Text(validated_string(self.incoming.take()))
+                    Message::Text(validated_string(self.take_message()))
                 }
                 // Not made for `Take::Owned`; copied if it were.
                 Ready::InPlace(MessageKind::Binary, len) => Message::Binary(front[..len].to_vec()),

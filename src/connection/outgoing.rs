@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::io::IoSlice;
 
 use super::sender::WriteNow;
+use super::spent::SpentPayloads;
 use crate::frame::{apply_mask, FrameHeader, MessageKind, OpCode, MAX_HEADER_LEN};
 
 /// A buffer that held more than this, or than the write buffer's
@@ -93,6 +94,9 @@ pub(crate) struct Outgoing {
     high_water: usize,
     /// The kind of an outgoing message sent in pieces that is not finished.
     pub(crate) streaming: Option<MessageKind>,
+    /// Owned payloads that were written in full, for the read side to
+    /// receive into.
+    pub(crate) spent: SpentPayloads,
 }
 
 impl std::fmt::Debug for Outgoing {
@@ -127,6 +131,7 @@ impl Outgoing {
             pending_pong: None,
             high_water,
             streaming: None,
+            spent: SpentPayloads::default(),
         }
     }
 
@@ -196,13 +201,18 @@ impl Outgoing {
     /// Appends a whole data message whose payload the caller gives away:
     /// one that goes out as a single frame of at least [`SPLICE_MIN`] bytes
     /// is queued as it is (masked in place for a client), not copied, and
-    /// written with the bytes around it in one vectored write. Others are
-    /// copied as by [`Outgoing::write_data`].
+    /// written with the bytes around it in one vectored write. Given a
+    /// transport (`through`) and nothing waiting before it, such a frame is
+    /// offered to the transport at once and only what it leaves is queued,
+    /// still without a copy. A payload written in full is offered to
+    /// [`Outgoing::spent`]. Others are copied as by
+    /// [`Outgoing::write_data`].
     pub(crate) fn write_owned(
         &mut self,
         kind: MessageKind,
         mut payload: Vec<u8>,
         fragment_size: Option<usize>,
+        through: Option<&mut dyn WriteNow>,
     ) {
         let one_frame = !matches!(fragment_size, Some(size) if payload.len() > size);
         if !one_frame || payload.len() < SPLICE_MIN {
@@ -218,15 +228,33 @@ impl Outgoing {
             mask,
             payload_len: payload.len() as u64,
         };
-        header.write_to(&mut self.buf);
         if let Some(key) = mask {
             apply_mask(&mut payload, key);
         }
-        self.spliced_len += payload.len();
+        let mut written = 0;
+        match through {
+            Some(transport) if self.buffered() == 0 => {
+                let mut head = [0; MAX_HEADER_LEN];
+                let head_len = header.encode(&mut head);
+                let n = transport
+                    .write_now(&[IoSlice::new(&head[..head_len]), IoSlice::new(&payload)])
+                    .min(head_len + payload.len());
+                if n < head_len {
+                    self.buf.extend_from_slice(&head[n..head_len]);
+                }
+                written = n.saturating_sub(head_len);
+                if written == payload.len() {
+                    self.spent.put(payload);
+                    return;
+                }
+            }
+            _ => header.write_to(&mut self.buf),
+        }
+        self.spliced_len += payload.len() - written;
         self.spliced.push_back(Spliced {
             at: self.buf.len(),
             payload,
-            written: 0,
+            written,
         });
     }
 
@@ -352,7 +380,9 @@ impl Outgoing {
                     self.spliced_len -= taken;
                     n -= taken;
                     if first.written == first.payload.len() {
-                        self.spliced.pop_front();
+                        if let Some(done) = self.spliced.pop_front() {
+                            self.spent.put(done.payload);
+                        }
                     }
                 }
                 Some(first) => {
@@ -475,6 +505,59 @@ mod tests {
     }
 
     #[test]
+    fn an_owned_payload_written_through_leaves_only_the_rest_queued_uncopied() {
+        let payload: Vec<u8> = (0..SPLICE_MIN as u32 + 5).map(|i| i as u8).collect();
+        let mut expected = Outgoing::new(false, None, 0);
+        expected.write_data(MessageKind::Binary, &payload, 0, true, true, None);
+        let expected = drain(&mut expected);
+        let header_len = expected.len() - payload.len();
+        for room in [0, 1, header_len, header_len + 7, expected.len(), usize::MAX] {
+            let mut out = Outgoing::new(false, None, 0);
+            let mut transport = Room {
+                room,
+                taken: Vec::new(),
+            };
+            out.write_owned(
+                MessageKind::Binary,
+                payload.clone(),
+                None,
+                Some(&mut transport),
+            );
+            let mut wire = transport.taken;
+            assert_eq!(wire.len(), room.min(expected.len()), "room {room}");
+            let whole = room >= expected.len();
+            assert_eq!(out.spliced.len(), usize::from(!whole), "room {room}");
+            assert!(
+                out.buf.len() <= header_len,
+                "no payload byte copied (room {room})"
+            );
+            wire.extend(drain_vectored(&mut out, usize::MAX));
+            assert_eq!(wire, expected, "room {room}");
+        }
+    }
+
+    #[test]
+    fn a_client_writes_an_owned_payload_through_masked_in_place() {
+        let payload = vec![0x5a; SPLICE_MIN];
+        let mut out = Outgoing::new(true, None, 0);
+        let mut transport = Room {
+            room: usize::MAX,
+            taken: Vec::new(),
+        };
+        out.write_owned(
+            MessageKind::Text,
+            payload.clone(),
+            None,
+            Some(&mut transport),
+        );
+        assert_eq!(out.buffered(), 0);
+        let (header, len) = FrameHeader::parse(&transport.taken).unwrap().unwrap();
+        let mut unmasked = transport.taken[len..].to_vec();
+        apply_mask(&mut unmasked, header.mask.expect("a client masks"));
+        assert_eq!(unmasked, payload);
+    }
+
+    #[test]
     fn small_masked_fragmented_or_queued_frames_are_not_written_through() {
         let big = vec![7; WRITE_THROUGH_MIN];
         let small = vec![7; WRITE_THROUGH_MIN - 1];
@@ -573,14 +656,14 @@ mod tests {
             target.write_frame(true, 0, OpCode::Ping, b"p");
         }
         expected.write_data(MessageKind::Binary, &big(1), 0, true, true, None);
-        out.write_owned(MessageKind::Binary, big(1), None);
+        out.write_owned(MessageKind::Binary, big(1), None, None);
         expected.write_data(MessageKind::Binary, &big(2), 0, true, true, None);
-        out.write_owned(MessageKind::Binary, big(2), None);
+        out.write_owned(MessageKind::Binary, big(2), None, None);
         for target in [&mut expected, &mut out] {
             target.write_frame(true, 0, OpCode::Pong, b"q");
         }
         expected.write_data(MessageKind::Text, &big(b'a'), 0, true, true, None);
-        out.write_owned(MessageKind::Text, big(b'a'), None);
+        out.write_owned(MessageKind::Text, big(b'a'), None, None);
         // Two owned payloads side by side, nothing between them but a header.
         assert_eq!(out.spliced.len(), 3);
         assert_eq!(out.buffered(), expected.buffered());
@@ -588,10 +671,10 @@ mod tests {
         for step in [1, 7, SPLICE_MIN, SPLICE_MIN + 5, usize::MAX] {
             let mut again = Outgoing::new(false, None, 0);
             again.write_frame(true, 0, OpCode::Ping, b"p");
-            again.write_owned(MessageKind::Binary, big(1), None);
-            again.write_owned(MessageKind::Binary, big(2), None);
+            again.write_owned(MessageKind::Binary, big(1), None, None);
+            again.write_owned(MessageKind::Binary, big(2), None, None);
             again.write_frame(true, 0, OpCode::Pong, b"q");
-            again.write_owned(MessageKind::Text, big(b'a'), None);
+            again.write_owned(MessageKind::Text, big(b'a'), None, None);
             let wire = drain_vectored(&mut again, step);
             assert_eq!(wire, expected, "writes of {step} bytes");
             assert_eq!(again.buffered(), 0);
@@ -603,7 +686,7 @@ mod tests {
     #[test]
     fn poll_gives_the_pieces_one_at_a_time() {
         let mut out = Outgoing::new(false, None, 0);
-        out.write_owned(MessageKind::Binary, vec![9; SPLICE_MIN], None);
+        out.write_owned(MessageKind::Binary, vec![9; SPLICE_MIN], None, None);
         let header = out.poll().unwrap().to_vec();
         assert_eq!(header, [0x82, 126, 0x80, 0x00]);
         out.advance(header.len());
@@ -616,7 +699,7 @@ mod tests {
     fn a_client_masks_an_owned_payload_in_place() {
         let payload: Vec<u8> = (0..SPLICE_MIN as u32 + 1).map(|i| i as u8).collect();
         let mut out = Outgoing::new(true, None, 0);
-        out.write_owned(MessageKind::Binary, payload.clone(), None);
+        out.write_owned(MessageKind::Binary, payload.clone(), None, None);
         assert_eq!(out.spliced.len(), 1);
         let wire = drain_vectored(&mut out, usize::MAX);
         let (header, len) = FrameHeader::parse(&wire).unwrap().unwrap();
@@ -629,11 +712,12 @@ mod tests {
     #[test]
     fn small_or_fragmented_owned_payloads_are_copied() {
         let mut out = Outgoing::new(false, None, 0);
-        out.write_owned(MessageKind::Binary, vec![1; SPLICE_MIN - 1], None);
+        out.write_owned(MessageKind::Binary, vec![1; SPLICE_MIN - 1], None, None);
         out.write_owned(
             MessageKind::Binary,
             vec![2; SPLICE_MIN + 1],
             Some(SPLICE_MIN),
+            None,
         );
         assert!(out.spliced.is_empty());
         let wire = drain(&mut out);
@@ -652,13 +736,13 @@ mod tests {
         let mut out = Outgoing::new(false, None, 0);
         out.write_data(MessageKind::Binary, &filler, 0, true, true, None);
         let filler_frame = out.buf.len();
-        out.write_owned(MessageKind::Binary, vec![6; SPLICE_MIN], None);
+        out.write_owned(MessageKind::Binary, vec![6; SPLICE_MIN], None, None);
         // The filler frame is written; the owned payload's header is not.
         let mut wire = out.poll().unwrap()[..filler_frame].to_vec();
         out.advance(filler_frame);
         // Queueing more drops the written front from the buffer, and must
         // move the owned payload's place along with the bytes.
-        out.write_owned(MessageKind::Binary, vec![7; SPLICE_MIN], None);
+        out.write_owned(MessageKind::Binary, vec![7; SPLICE_MIN], None, None);
         assert_eq!(out.start, 0, "the written front was reclaimed");
         wire.extend(drain_vectored(&mut out, 1000));
         assert_eq!(wire, reference);
@@ -668,7 +752,7 @@ mod tests {
     fn discarding_drops_owned_payloads_too() {
         let mut out = Outgoing::new(false, None, 0);
         out.write_frame(true, 0, OpCode::Ping, b"");
-        out.write_owned(MessageKind::Binary, vec![1; SPLICE_MIN], None);
+        out.write_owned(MessageKind::Binary, vec![1; SPLICE_MIN], None, None);
         out.discard();
         assert_eq!(out.buffered(), 0);
         assert_eq!(out.poll(), None);
@@ -680,7 +764,7 @@ mod tests {
     fn a_vectored_poll_fills_no_more_pieces_than_it_is_given() {
         let mut out = Outgoing::new(false, None, 0);
         for byte in 0..4 {
-            out.write_owned(MessageKind::Binary, vec![byte; SPLICE_MIN], None);
+            out.write_owned(MessageKind::Binary, vec![byte; SPLICE_MIN], None, None);
         }
         let mut pieces = [IoSlice::new(&[]); 3];
         assert_eq!(out.poll_vectored(&mut pieces), 3);

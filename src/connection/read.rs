@@ -85,10 +85,16 @@ impl Incoming {
     /// Room for `n` more bytes at once: a message buffer handed out by
     /// [`Connection::poll_message`] starts empty, and growing it piece by
     /// piece as a frame arrives would copy what came first. An empty buffer
-    /// gets exactly `n`; a full one grows as a `Vec` does, by doubling, so a
-    /// long message is copied a bounded number of times.
+    /// gets exactly `n`, without copying what a buffer too small for it
+    /// held; a full one grows as a `Vec` does, by doubling, so a long
+    /// message is copied a bounded number of times.
     fn reserve(&mut self, n: usize) {
-        if self.buffer.capacity() < self.len + n {
+        if self.buffer.capacity() >= self.len + n {
+            return;
+        }
+        if self.len == 0 {
+            self.buffer = Vec::with_capacity(n);
+        } else {
             self.buffer.truncate(self.len);
             self.buffer.reserve(n);
         }
@@ -96,7 +102,9 @@ impl Incoming {
 
     /// Hands out the message. A raw one is taken, leaving the buffer
     /// empty: it was reserved at the frame's size as its bytes arrived, so
-    /// the next message's fresh buffer costs one allocation. A decoded one
+    /// the next message's fresh buffer costs one allocation, or none when
+    /// a sent payload is there to take its place
+    /// ([`Connection::adopt_spent`]). A decoded one
     /// is copied and the buffer kept: the decoder grows its output as it
     /// goes, and growing a fresh buffer for every message would copy (and
     /// reallocate) more than the one copy out.
@@ -342,6 +350,7 @@ impl Connection {
                         // arrived, so a header's claim alone allocates no
                         // more than a read would.
                         let rest = remaining.min((n + self.config.read_buffer_size) as u64);
+                        self.adopt_spent();
                         self.incoming.reserve(rest as usize);
                         let checked =
                             self.incoming
@@ -388,6 +397,35 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// A message that starts in a buffer of its own (the last one was
+    /// handed out with its message) starts in the payload of a message
+    /// that was sent, if one of the right size was kept
+    /// ([`SpentPayloads`]): memory allocated, initialised and warm.
+    pub(super) fn adopt_spent(&mut self) {
+        if self.incoming.buffer.capacity() > 0 {
+            return;
+        }
+        if let ReadState::Stream { remaining, .. } = self.read {
+            let len = usize::try_from(remaining).unwrap_or(usize::MAX);
+            if let Some(buffer) = self.link.out.spent.take(len) {
+                debug_assert_eq!(self.incoming.len, 0);
+                self.incoming.buffer = buffer;
+            }
+        }
+    }
+
+    /// Hands out the assembled message in its buffer
+    /// ([`Incoming::take`]); a raw one earns the connection a sent payload
+    /// to receive a later one into.
+    pub(super) fn take_message(&mut self) -> Vec<u8> {
+        let raw = !self.incoming.decode;
+        let message = self.incoming.take();
+        if raw {
+            self.link.out.spent.handed_out(message.len());
+        }
+        message
     }
 
     /// Out of complete input: wait for more, or report a transport that

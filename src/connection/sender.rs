@@ -170,9 +170,13 @@ impl Sender<'_> {
             // The extension writes new bytes anyway.
             return self.write_message(kind, &payload, true, true);
         }
+        let through = self
+            .through
+            .as_mut()
+            .map(|transport| &mut **transport as &mut dyn WriteNow);
         self.link
             .out
-            .write_owned(kind, payload, self.config.fragment_size);
+            .write_owned(kind, payload, self.config.fragment_size, through);
         Ok(())
     }
 
