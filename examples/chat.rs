@@ -305,7 +305,7 @@ where
     let request = upgrade.request();
     let refusal = if request.path() != "/ws" {
         Some((404, "There is no WebSocket here; the chat is at /ws.\n"))
-    } else if !same_origin(request) {
+    } else if !request.is_same_origin() {
         Some((403, "Cross-origin WebSocket connections are not allowed.\n"))
     } else {
         None
@@ -338,22 +338,6 @@ fn http_answer(request: &Request) -> (u16, Vec<(&'static str, &'static str)>, &'
             vec![PLAIN, ("Allow", "GET")],
             b"Only GET is supported.\n",
         ),
-    }
-}
-
-/// Whether an upgrade comes from this server's own page: a browser always
-/// sends `Origin`, and it must name the host the request was sent to.
-/// Clients that are not browsers send no `Origin` and are let in.
-fn same_origin(request: &Request) -> bool {
-    let Some(origin) = request.origin() else {
-        return true;
-    };
-    let origin_host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    match (origin_host, request.host()) {
-        (Some(origin_host), Some(host)) => origin_host.eq_ignore_ascii_case(host),
-        _ => false,
     }
 }
 

@@ -586,7 +586,9 @@ async fn websocket(
 ) -> Result<(), Error> {
     let refusal = match since(request) {
         _ if request.path() != "/ws" => Some((404, "The WebSocket is at /ws.\n".to_owned())),
-        _ if !same_origin(request) => Some((403, "Cross-origin WebSockets are refused.\n".into())),
+        _ if !request.is_same_origin() => {
+            Some((403, "Cross-origin WebSockets are refused.\n".into()))
+        }
         Err(why) => Some((400, why)),
         Ok(_) => None,
     };
@@ -636,22 +638,6 @@ async fn websocket(
     })
     .await;
     Ok(())
-}
-
-/// Whether an upgrade comes from this server's own page (as in the chat
-/// example): a browser always sends `Origin`, and it must name the host the
-/// request was sent to. Clients that are not browsers send none.
-fn same_origin(request: &Request) -> bool {
-    let Some(origin) = request.origin() else {
-        return true;
-    };
-    let origin_host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    match (origin_host, request.host()) {
-        (Some(origin_host), Some(host)) => origin_host.eq_ignore_ascii_case(host),
-        _ => false,
-    }
 }
 
 // ---------------------------------------------------------------------------

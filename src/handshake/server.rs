@@ -199,6 +199,42 @@ impl Request {
         self.headers.get_str("Origin")
     }
 
+    /// Whether the request came from a page of the server's own origin: an
+    /// `http://` or `https://` `Origin` whose host and port are those of
+    /// the `Host` header (ASCII case aside, the scheme's default port
+    /// written or not), or no `Origin` at all. Browsers send `Origin` with
+    /// every WebSocket handshake; a client that is not a browser may leave
+    /// it out, or send any value, so the check protects a browser's user
+    /// from other sites' pages (RFC 6455 §10.2), not the server from other
+    /// programs. A server that serves its own page refuses the rest with
+    /// 403 (RFC 6455 §4.2.2); for a list of other allowed origins, see
+    /// [`HandshakeConfig::allowed_origins`](method@HandshakeConfig::allowed_origins).
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Incoming, ServerHandshake};
+    ///
+    /// let request = |origin: &str| {
+    ///     let head = format!(
+    ///         "GET /chat HTTP/1.1\r\nHost: chat.example:8080\r\nOrigin: {origin}\r\n\
+    ///          Upgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ///     );
+    ///     match ServerHandshake::new().receive(head.as_bytes()) {
+    ///         Ok(Some(Incoming::Upgrade(request))) => request,
+    ///         other => panic!("{other:?}"),
+    ///     }
+    /// };
+    /// assert!(request("http://chat.example:8080").is_same_origin());
+    /// assert!(!request("http://chat.example").is_same_origin());
+    /// assert!(!request("https://evil.example:8080").is_same_origin());
+    /// ```
+    pub fn is_same_origin(&self) -> bool {
+        let host = self.host().unwrap_or_default();
+        self.headers
+            .get_all("Origin")
+            .all(|origin| origin_is_host(trim_ows(origin), host.as_bytes()))
+    }
+
     /// The validated `Sec-WebSocket-Key` of an upgrade; `None` for a plain
     /// HTTP request.
     pub fn key(&self) -> Option<&str> {
@@ -713,6 +749,27 @@ fn validate_key(headers: &Headers) -> Result<String, RequestError> {
         Ok(key) if decodes_to_16 => Ok(key.to_owned()),
         _ => Err(RequestError::InvalidKey { key: excerpt(key) }),
     }
+}
+
+/// Whether a serialized origin (`scheme://host[:port]`, RFC 6454) names
+/// `host` (a `Host` header's value), with an `http` or `https` scheme: the
+/// scheme and host without regard to ASCII case, and the scheme's default
+/// port written or left out on either side.
+fn origin_is_host(origin: &[u8], host: &[u8]) -> bool {
+    let scheme_is = |scheme: &[u8]| {
+        origin.len() > scheme.len() && origin[..scheme.len()].eq_ignore_ascii_case(scheme)
+    };
+    let (authority, default_port): (&[u8], &[u8]) = if scheme_is(b"http://") {
+        (&origin[7..], b":80")
+    } else if scheme_is(b"https://") {
+        (&origin[8..], b":443")
+    } else {
+        return false;
+    };
+    fn without<'a>(authority: &'a [u8], port: &[u8]) -> &'a [u8] {
+        authority.strip_suffix(port).unwrap_or(authority)
+    }
+    without(authority, default_port).eq_ignore_ascii_case(without(host, default_port))
 }
 
 #[cfg(test)]

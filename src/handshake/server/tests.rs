@@ -893,3 +893,45 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn same_origin_is_the_host_with_an_http_or_https_scheme() {
+    let same = |extra: &[&str]| upgrade(&request(&["Host"], extra)).is_same_origin();
+    let host = "Host: chat.example:8080";
+    assert!(same(&[host, "Origin: http://chat.example:8080"]));
+    assert!(
+        same(&[host, "Origin: HTTPS://Chat.Example:8080"]),
+        "case aside"
+    );
+    assert!(same(&[host]), "no Origin: not a browser");
+    assert!(
+        !same(&[host, "Origin: http://chat.example"]),
+        "another port"
+    );
+    assert!(!same(&[host, "Origin: http://chat.example:80"]));
+    assert!(!same(&[host, "Origin: http://evil.example:8080"]));
+    assert!(!same(&[host, "Origin: null"]));
+    assert!(!same(&[host, "Origin: ws://chat.example:8080"]));
+    assert!(!same(&[host, "Origin: http://"]));
+    assert!(
+        !same(&[
+            host,
+            "Origin: http://chat.example:8080",
+            "Origin: http://evil.example:8080"
+        ]),
+        "every Origin line must match"
+    );
+    // The scheme's default port, written or left out, on either side.
+    assert!(same(&[
+        "Host: chat.example",
+        "Origin: http://chat.example:80"
+    ]));
+    assert!(same(&[
+        "Host: chat.example:443",
+        "Origin: https://chat.example"
+    ]));
+    assert!(!same(&[
+        "Host: chat.example:443",
+        "Origin: http://chat.example"
+    ]));
+}
