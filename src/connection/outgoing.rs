@@ -29,7 +29,7 @@ pub(crate) const WRITE_THROUGH_MIN: usize = 32 << 10;
 /// it a copy costs less than the extra piece of a vectored write; the
 /// same size as [`WRITE_THROUGH_MIN`], where a copy starts to cost what a
 /// write call does.
-const SPLICE_MIN: usize = WRITE_THROUGH_MIN;
+pub(super) const SPLICE_MIN: usize = WRITE_THROUGH_MIN;
 
 /// At most this many pieces are offered to one vectored write: a batch of
 /// replies of 64 KiB each is a few pieces, and the kernel's limit
@@ -234,15 +234,7 @@ impl Outgoing {
         let mut written = 0;
         match through {
             Some(transport) if self.buffered() == 0 => {
-                let mut head = [0; MAX_HEADER_LEN];
-                let head_len = header.encode(&mut head);
-                let n = transport
-                    .write_now(&[IoSlice::new(&head[..head_len]), IoSlice::new(&payload)])
-                    .min(head_len + payload.len());
-                if n < head_len {
-                    self.buf.extend_from_slice(&head[n..head_len]);
-                }
-                written = n.saturating_sub(head_len);
+                written = self.write_now(&header, &payload, transport);
                 if written == payload.len() {
                     self.spent.put(payload);
                     return;
@@ -288,19 +280,31 @@ impl Outgoing {
             mask: None,
             payload_len: payload.len() as u64,
         };
+        let written = self.write_now(&header, payload, transport);
+        self.buf.extend_from_slice(&payload[written..]);
+        true
+    }
+
+    /// Offers a frame (`header`, then `payload`, masked already if it is to
+    /// be) to `transport`, with nothing queued before it. Whatever part of
+    /// the header the transport leaves is queued; returns how many payload
+    /// bytes it took, for the caller to queue the rest.
+    fn write_now(
+        &mut self,
+        header: &FrameHeader,
+        payload: &[u8],
+        transport: &mut dyn WriteNow,
+    ) -> usize {
+        debug_assert_eq!(self.buffered(), 0);
         let mut head = [0; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        let head = &head[..head_len];
         let written = transport
-            .write_now(&[IoSlice::new(head), IoSlice::new(payload)])
+            .write_now(&[IoSlice::new(&head[..head_len]), IoSlice::new(payload)])
             .min(head_len + payload.len());
         if written < head_len {
-            self.buf.extend_from_slice(&head[written..]);
-            self.buf.extend_from_slice(payload);
-        } else {
-            self.buf.extend_from_slice(&payload[written - head_len..]);
+            self.buf.extend_from_slice(&head[written..head_len]);
         }
-        true
+        written.saturating_sub(head_len)
     }
 
     /// Queues a pong; past the high-water mark it replaces an older one

@@ -16,6 +16,8 @@
 //! message: 256 KiB echoes went from about 2,500 page faults a second to
 //! none.
 
+use super::outgoing::SPLICE_MIN;
+
 /// At most this many buffers are kept: the replies to one read's messages
 /// leave together in one vectored write, and a read of the default 128
 /// KiB holds two messages of 64 KiB.
@@ -28,10 +30,10 @@ const MAX_KEPT_BYTES: usize = 1 << 20;
 
 /// Messages shorter than this neither earn a kept buffer nor take one: a
 /// sent payload is kept only if it was queued as it is, which takes at
-/// least this much (`SPLICE_MIN`), and a short message handed out in a
-/// large buffer would hold the memory for as long as the application
-/// keeps the message.
-pub(crate) const RECYCLE_MIN: usize = 32 << 10;
+/// least this much, and a short message handed out in a large buffer
+/// would hold the memory for as long as the application keeps the
+/// message.
+const RECYCLE_MIN: usize = SPLICE_MIN;
 
 /// The payload buffers of sent messages, kept for messages being read.
 ///
