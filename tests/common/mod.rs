@@ -57,26 +57,24 @@ impl Ev {
 /// Polls every event until the connection needs input; an error ends the
 /// list.
 pub fn events(conn: &mut Connection) -> Vec<Ev> {
-    let mut out = Vec::new();
-    loop {
-        match conn.poll_event() {
-            Ok(Some(event)) => out.push(Ev::from_event(event)),
-            Ok(None) => return out,
-            Err(error) => {
-                out.push(Ev::Error(error));
-                return out;
-            }
-        }
-    }
+    polled(conn, |conn| Ok(conn.poll_event()?.map(Ev::from_event)))
 }
 
 /// Polls owned messages until more input is needed or an error,
 /// recording them as the matching events.
 pub fn messages(conn: &mut Connection) -> Vec<Ev> {
+    polled(conn, |conn| Ok(conn.poll_message()?.map(Ev::from_message)))
+}
+
+/// What `next` gives until it gives nothing; an error ends the list.
+fn polled(
+    conn: &mut Connection,
+    mut next: impl FnMut(&mut Connection) -> Result<Option<Ev>, Error>,
+) -> Vec<Ev> {
     let mut out = Vec::new();
     loop {
-        match conn.poll_message() {
-            Ok(Some(message)) => out.push(Ev::from_message(message)),
+        match next(conn) {
+            Ok(Some(ev)) => out.push(ev),
             Ok(None) => return out,
             Err(error) => {
                 out.push(Ev::Error(error));
