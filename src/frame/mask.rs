@@ -57,6 +57,10 @@ pub(crate) fn unmask_text(buf: &mut [u8], key: [u8; 4]) -> bool {
 /// The high bit of every byte of a word: set in a byte that is not ASCII.
 const NOT_ASCII: u64 = 0x8080_8080_8080_8080;
 
+/// Words in the largest block the masking loops take (64 bytes): the ASCII
+/// test keeps one OR per word position ([`mask_blocks`]).
+const LANES: usize = 8;
+
 /// The key repeated over a word.
 #[inline(always)]
 fn wide_key(key: [u8; 4]) -> u64 {
@@ -71,19 +75,26 @@ fn wide_key(key: [u8; 4]) -> u64 {
 /// Blocks keep the key in phase (`BLOCK % 4 == 0`) and give the optimiser
 /// independent words to vectorise: 32 bytes fill two SSE2 registers, 64
 /// bytes two AVX2 ones.
+///
+/// The ASCII test ORs each word of a block into its own lane
+/// ([`LANES`]), which the optimiser keeps in vector registers, and folds
+/// the lanes once at the end: folding into one word block by block is a
+/// chain of dependent shuffles that costs more than the masking itself.
 #[inline(always)]
 fn mask_blocks<const BLOCK: usize, const ASCII: bool>(buf: &mut [u8], key: [u8; 4]) -> bool {
+    const { assert!(BLOCK % 8 == 0 && BLOCK <= 8 * LANES) };
     let wide = wide_key(key);
-    let mut seen = 0u64;
+    let mut lanes = [0u64; LANES];
     let mut blocks = buf.chunks_exact_mut(BLOCK);
     for block in &mut blocks {
-        for word in block.chunks_exact_mut(8) {
+        for (seen, word) in lanes.iter_mut().zip(block.chunks_exact_mut(8)) {
             let masked = xor_word(word, wide);
             if ASCII {
-                seen |= masked;
+                *seen |= masked;
             }
         }
     }
+    let mut seen = lanes.iter().fold(0, |all, lane| all | lane);
     // What is left, a word at a time (still in phase), then byte by byte:
     // short messages and control frames are mostly this part.
     let mut words = blocks.into_remainder().chunks_exact_mut(8);
@@ -253,22 +264,26 @@ fn copy_masked_blocks<const BLOCK: usize, T: Slot>(
     src: &[u8],
     key: [u8; 4],
 ) -> bool {
+    const { assert!(BLOCK % 8 == 0 && BLOCK <= 8 * LANES) };
     debug_assert_eq!(dst.len(), src.len());
     let wide = wide_key(key);
-    let mut seen = 0u64;
+    // One OR per word position, folded at the end (see `mask_blocks`).
+    let mut lanes = [0u64; LANES];
     let mut to = dst.chunks_exact_mut(BLOCK);
     let mut from = src.chunks_exact(BLOCK);
     for (to, from) in (&mut to).zip(&mut from) {
-        for (to, from) in to.chunks_exact_mut(8).zip(from.chunks_exact(8)) {
+        let words = to.chunks_exact_mut(8).zip(from.chunks_exact(8));
+        for (seen, (to, from)) in lanes.iter_mut().zip(words) {
             let mut bytes = [0; 8];
             bytes.copy_from_slice(from);
             let masked = u64::from_ne_bytes(bytes) ^ wide;
-            seen |= masked;
+            *seen |= masked;
             for (to, byte) in to.iter_mut().zip(masked.to_ne_bytes()) {
                 to.set(byte);
             }
         }
     }
+    let mut seen = lanes.iter().fold(0, |all, lane| all | lane);
     let (to, from) = (to.into_remainder(), from.remainder());
     for (i, (to, from)) in to.iter_mut().zip(from).enumerate() {
         let byte = from ^ key[i % 4];
