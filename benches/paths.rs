@@ -163,24 +163,11 @@ const POOL: usize = 4 << 20;
 /// Payload bytes per iteration of the UTF-8 read path.
 const MIX_BYTES: usize = 4 << 20;
 
-/// A seeded xorshift64*: the same text on every run and machine.
-struct XorShift(u64);
+#[path = "support/xorshift.rs"]
+mod xorshift;
+use xorshift::XorShift;
 
 impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..n` (`n` at most 2^32).
-    fn below(&mut self, n: u64) -> u64 {
-        ((self.next() >> 32) * n) >> 32
-    }
-
     /// A scalar value in `lo..=hi`, drawn again on a surrogate.
     fn char_in(&mut self, lo: u32, hi: u32) -> char {
         loop {

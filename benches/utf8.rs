@@ -16,16 +16,9 @@ use std::time::Duration;
 
 const POOL: usize = 8 << 20;
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+#[path = "support/xorshift.rs"]
+mod xorshift;
+use xorshift::XorShift;
 
 /// An 8 MiB pool of valid UTF-8: `ascii` percent ASCII letters, the rest
 /// split as `two`, `three` and `four` (percent of the non-ASCII) between

@@ -31,24 +31,11 @@ impl Content {
     }
 }
 
-/// A seeded xorshift64*: the same payloads on every run and machine.
-pub struct XorShift(pub u64);
+#[path = "xorshift.rs"]
+mod xorshift;
+use xorshift::XorShift;
 
 impl XorShift {
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..n` (`n` at most 2^32).
-    fn below(&mut self, n: u64) -> u64 {
-        ((self.next() >> 32) * n) >> 32
-    }
-
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len() as u64) as usize]
     }
