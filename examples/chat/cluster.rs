@@ -74,11 +74,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::aio::MultiplexedConnection;
-use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
+use redis::streams::{StreamRangeReply, StreamReadReply};
 use redis::{AsyncConnectionConfig, RedisResult};
 use tokio::sync::mpsc;
 
-use super::{broadcast, rfc3339, Frame, Json, Room};
+use super::{broadcast, Frame, Json, Room};
+
+#[path = "entry.rs"]
+mod entry;
+#[path = "remotes.rs"]
+mod remotes;
+
+use entry::{Entry, Kind};
+use remotes::{Heard, Remotes};
 
 /// The stream every process writes and reads.
 const STREAM: &str = "chat:room";
@@ -279,236 +287,6 @@ fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-// ---------------------------------------------------------------------------
-// Entries: what goes through the stream.
-
-#[derive(Clone, Debug, PartialEq)]
-enum Kind {
-    /// A chat message: `frame` is its JSON, as sent to clients.
-    Message,
-    /// `name` joined or left; `count` is its process's members after.
-    Join,
-    Leave,
-    /// Alive, with `count` members, and `seq` the last number used.
-    Heartbeat,
-}
-
-impl Kind {
-    fn code(&self) -> &'static str {
-        match self {
-            Kind::Message => "msg",
-            Kind::Join => "join",
-            Kind::Leave => "leave",
-            Kind::Heartbeat => "hb",
-        }
-    }
-
-    fn parse(code: &str) -> Option<Kind> {
-        Some(match code {
-            "msg" => Kind::Message,
-            "join" => Kind::Join,
-            "leave" => Kind::Leave,
-            "hb" => Kind::Heartbeat,
-            _ => return None,
-        })
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct Entry {
-    origin: String,
-    seq: u64,
-    kind: Kind,
-    /// When it happened, in milliseconds since the epoch.
-    at_ms: u64,
-    count: usize,
-    /// The member's id and name (join and leave).
-    member: u64,
-    name: String,
-    /// The message's JSON (messages).
-    frame: String,
-}
-
-impl Entry {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut fields = vec![
-            ("o", self.origin.clone()),
-            ("s", self.seq.to_string()),
-            ("k", self.kind.code().to_owned()),
-            ("t", self.at_ms.to_string()),
-            ("n", self.count.to_string()),
-        ];
-        match self.kind {
-            Kind::Message => fields.push(("f", self.frame.clone())),
-            Kind::Join | Kind::Leave => {
-                fields.push(("m", self.member.to_string()));
-                fields.push(("name", self.name.clone()));
-            }
-            Kind::Heartbeat => {}
-        }
-        fields
-    }
-
-    fn parse(id: &StreamId) -> Option<Entry> {
-        let text = |key: &str| id.get::<String>(key);
-        let number = |key: &str| text(key)?.parse::<u64>().ok();
-        Some(Entry {
-            origin: text("o")?,
-            seq: number("s")?,
-            kind: Kind::parse(&text("k")?)?,
-            at_ms: number("t")?,
-            count: usize::try_from(number("n")?).ok()?,
-            member: number("m").unwrap_or(0),
-            name: text("name").unwrap_or_default(),
-            frame: text("f").unwrap_or_default(),
-        })
-    }
-
-    /// `time` for join and leave frames.
-    fn time(&self) -> String {
-        rfc3339(UNIX_EPOCH + Duration::from_millis(self.at_ms))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// What this process knows of the others.
-
-struct Remote {
-    count: usize,
-    /// The last sequence number delivered from it.
-    seq: Option<u64>,
-    seen: Instant,
-}
-
-/// The other processes, and the rules for their entries.
-struct Remotes {
-    origin: String,
-    /// This process's start: messages written before it are not news here
-    /// (a process writes its last minute again to a restarted Redis).
-    started_ms: u64,
-    by_origin: HashMap<String, Remote>,
-}
-
-/// What an entry from another process means for this one's clients.
-#[derive(Debug, PartialEq)]
-enum Heard {
-    Nothing,
-    Message(String),
-    Join {
-        name: String,
-        time: String,
-    },
-    Leave {
-        name: String,
-        time: String,
-    },
-    /// Only the count may have changed.
-    Count,
-}
-
-impl Remotes {
-    fn new(origin: String, started_ms: u64) -> Self {
-        Remotes {
-            origin,
-            started_ms,
-            by_origin: HashMap::new(),
-        }
-    }
-
-    fn total(&self) -> usize {
-        self.by_origin.values().map(|remote| remote.count).sum()
-    }
-
-    /// Takes in an entry read from the stream; adds to `*missed` the
-    /// entries of its process that never arrived.
-    fn apply(&mut self, entry: Entry, now: Instant, missed: &mut u64) -> Heard {
-        if entry.origin == self.origin {
-            return Heard::Nothing;
-        }
-        let remote = self
-            .by_origin
-            .entry(entry.origin.clone())
-            .or_insert_with(|| Remote {
-                count: 0,
-                seq: None,
-                seen: now,
-            });
-        remote.seen = now;
-        if entry.kind == Kind::Heartbeat {
-            // Everything up to `seq` was written before it.
-            if let Some(last) = remote.seq {
-                *missed += entry.seq.saturating_sub(last);
-            }
-            remote.seq = Some(remote.seq.map_or(entry.seq, |last| last.max(entry.seq)));
-            remote.count = entry.count;
-            return Heard::Count;
-        }
-        if let Some(last) = remote.seq {
-            if entry.seq <= last {
-                return Heard::Nothing; // written twice
-            }
-            *missed += entry.seq - last - 1;
-        }
-        remote.seq = Some(entry.seq);
-        match entry.kind {
-            Kind::Message if entry.at_ms < self.started_ms => Heard::Nothing,
-            Kind::Message => Heard::Message(entry.frame),
-            Kind::Join | Kind::Leave => {
-                remote.count = entry.count;
-                let time = entry.time();
-                if entry.kind == Kind::Join {
-                    Heard::Join {
-                        name: entry.name,
-                        time,
-                    }
-                } else {
-                    Heard::Leave {
-                        name: entry.name,
-                        time,
-                    }
-                }
-            }
-            Kind::Heartbeat => unreachable!(),
-        }
-    }
-
-    /// Takes in a process's member count read from its presence hash.
-    fn counted(&mut self, origin: &str, count: usize, now: Instant) {
-        if origin == self.origin {
-            return;
-        }
-        self.by_origin
-            .entry(origin.to_owned())
-            .and_modify(|remote| remote.count = count)
-            .or_insert(Remote {
-                count,
-                seq: None,
-                seen: now,
-            });
-    }
-
-    /// Forgets the processes not heard from since `SILENCE` before `now`;
-    /// returns how many members they had.
-    fn expire(&mut self, now: Instant) -> usize {
-        let mut gone = 0;
-        self.by_origin.retain(|_, remote| {
-            let alive = now.saturating_duration_since(remote.seen) < SILENCE;
-            if !alive {
-                gone += remote.count;
-            }
-            alive
-        });
-        gone
-    }
-
-    /// After a time this process could not hear: the silence counts anew.
-    fn heard_all(&mut self, now: Instant) {
-        for remote in self.by_origin.values_mut() {
-            remote.seen = now;
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -989,84 +767,6 @@ fn jitter() -> f64 {
 mod tests {
     use super::*;
 
-    fn entry(origin: &str, seq: u64, kind: Kind) -> Entry {
-        Entry {
-            origin: origin.into(),
-            seq,
-            kind,
-            at_ms: 2_000,
-            count: 3,
-            member: 7,
-            name: "bob".into(),
-            frame: r#"{"type":"message"}"#.into(),
-        }
-    }
-
-    #[test]
-    fn entries_round_trip_through_stream_fields() {
-        for kind in [Kind::Message, Kind::Join, Kind::Leave, Kind::Heartbeat] {
-            let sent = entry("a", 5, kind);
-            let map = sent
-                .fields()
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), redis::Value::BulkString(v.into_bytes())))
-                .collect();
-            let id = StreamId {
-                id: "1-0".into(),
-                map,
-                ..StreamId::default()
-            };
-            let got = Entry::parse(&id).unwrap();
-            assert_eq!(got.kind, sent.kind);
-            assert_eq!((got.origin.as_str(), got.seq, got.count), ("a", 5, 3));
-        }
-    }
-
-    #[test]
-    fn own_entries_and_duplicates_are_dropped_and_gaps_counted() {
-        let now = Instant::now();
-        let mut remotes = Remotes::new("me".into(), 1_000);
-        let mut missed = 0;
-        assert_eq!(
-            remotes.apply(entry("me", 1, Kind::Message), now, &mut missed),
-            Heard::Nothing
-        );
-        let message = Heard::Message(r#"{"type":"message"}"#.into());
-        assert_eq!(
-            remotes.apply(entry("a", 1, Kind::Message), now, &mut missed),
-            message
-        );
-        assert_eq!(
-            remotes.apply(entry("a", 1, Kind::Message), now, &mut missed),
-            Heard::Nothing
-        );
-        assert_eq!(
-            remotes.apply(entry("a", 2, Kind::Message), now, &mut missed),
-            message
-        );
-        assert_eq!(missed, 0);
-        // 3 and 4 lost; 5 is a join.
-        let heard = remotes.apply(entry("a", 5, Kind::Join), now, &mut missed);
-        assert!(matches!(heard, Heard::Join { ref name, .. } if name == "bob"));
-        assert_eq!((missed, remotes.total()), (2, 3));
-        // A heartbeat saying 6 was written: 6 was lost too.
-        let mut beat = entry("a", 6, Kind::Heartbeat);
-        beat.count = 2;
-        assert_eq!(remotes.apply(beat, now, &mut missed), Heard::Count);
-        assert_eq!((missed, remotes.total()), (3, 2));
-    }
-
-    #[test]
-    fn messages_from_before_this_process_started_are_not_news() {
-        let now = Instant::now();
-        let mut remotes = Remotes::new("me".into(), 5_000);
-        let mut missed = 0;
-        assert_eq!(
-            remotes.apply(entry("a", 1, Kind::Message), now, &mut missed),
-            Heard::Nothing
-        );
-    }
-
     #[test]
     fn messages_past_the_waiting_limit_are_refused_and_reach_nobody() {
         let (events, mut written) = mpsc::unbounded_channel();
@@ -1138,19 +838,5 @@ mod tests {
         // Without its value it is left for the other options to refuse.
         let (rest, url) = redis_arg(args(&["--redis"]).into_iter());
         assert_eq!((rest, url), (args(&["--redis"]), None));
-    }
-
-    #[test]
-    fn silent_processes_expire_with_their_members() {
-        let start = Instant::now();
-        let mut remotes = Remotes::new("me".into(), 0);
-        remotes.counted("a", 4, start);
-        remotes.counted("b", 2, start + SILENCE);
-        remotes.counted("me", 9, start);
-        assert_eq!(remotes.total(), 6);
-        assert_eq!(remotes.expire(start + SILENCE + Duration::from_secs(1)), 4);
-        assert_eq!(remotes.total(), 2);
-        remotes.heard_all(start + SILENCE * 3);
-        assert_eq!(remotes.expire(start + SILENCE * 3), 0);
     }
 }
