@@ -339,12 +339,7 @@ impl Outgoing {
     /// The bytes to write next, if any: the first contiguous piece.
     pub(crate) fn poll(&mut self) -> Option<&[u8]> {
         self.flush_pending_pong();
-        let waiting = match self.spliced.front() {
-            Some(first) if first.at == self.start => &first.payload[first.written..],
-            Some(first) => &self.buf[self.start..first.at],
-            None => &self.buf[self.start..],
-        };
-        (!waiting.is_empty()).then_some(waiting)
+        self.pieces().next()
     }
 
     /// The bytes to write next as pieces in order, for a vectored write:
@@ -353,20 +348,28 @@ impl Outgoing {
     pub(crate) fn poll_vectored<'a>(&'a mut self, pieces: &mut [IoSlice<'a>]) -> usize {
         self.flush_pending_pong();
         let mut filled = 0;
-        let mut at = self.start;
-        let mut put = |piece: &'a [u8], pieces: &mut [IoSlice<'a>]| {
-            if filled < pieces.len() && !piece.is_empty() {
-                pieces[filled] = IoSlice::new(piece);
-                filled += 1;
-            }
-        };
-        for spliced in &self.spliced {
-            put(&self.buf[at..spliced.at], pieces);
-            put(&spliced.payload[spliced.written..], pieces);
-            at = spliced.at;
+        for (slot, piece) in pieces.iter_mut().zip(self.pieces()) {
+            *slot = IoSlice::new(piece);
+            filled += 1;
         }
-        put(&self.buf[at..], pieces);
         filled
+    }
+
+    /// What waits, in the order it goes out, without empty pieces: the
+    /// write buffer's bytes up to each spliced payload, then the unwritten
+    /// rest of that payload, and after the last one the buffer's tail.
+    fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+        let mut at = self.start;
+        let tail = self.spliced.back().map_or(self.start, |last| last.at);
+        self.spliced
+            .iter()
+            .flat_map(move |spliced| {
+                let before = &self.buf[at..spliced.at];
+                at = spliced.at;
+                [before, &spliced.payload[spliced.written..]]
+            })
+            .chain(std::iter::once(&self.buf[tail..]))
+            .filter(|piece| !piece.is_empty())
     }
 
     /// Marks `n` bytes from [`Outgoing::poll`] or
