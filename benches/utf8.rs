@@ -26,7 +26,7 @@ use xorshift::XorShift;
 fn pool(rng: &mut XorShift, ascii: u64, two: u64, three: u64) -> Vec<u8> {
     let mut text = String::with_capacity(POOL + 4);
     while text.len() < POOL {
-        let r = rng.next();
+        let r = rng.next_u64();
         let c = if r % 100 < ascii {
             char::from(b'a' + (r >> 8) as u8 % 26)
         } else {
@@ -49,7 +49,7 @@ fn pool(rng: &mut XorShift, ascii: u64, two: u64, three: u64) -> Vec<u8> {
 fn slices(rng: &mut XorShift, pool: &[u8], size: usize) -> Vec<(usize, usize)> {
     (0..4096)
         .map(|_| {
-            let mut start = rng.next() as usize % (pool.len() - size - 4);
+            let mut start = rng.next_u64() as usize % (pool.len() - size - 4);
             while pool[start] & 0xC0 == 0x80 {
                 start += 1;
             }

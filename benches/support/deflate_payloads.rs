@@ -149,7 +149,7 @@ fn sentence(rng: &mut XorShift, n: u64) -> String {
 fn hex(rng: &mut XorShift, digits: usize) -> String {
     let mut out = String::with_capacity(digits);
     while out.len() < digits {
-        out.push_str(&format!("{:016x}", rng.next()));
+        out.push_str(&format!("{:016x}", rng.next_u64()));
     }
     out.truncate(digits);
     out
@@ -413,7 +413,7 @@ pub fn pool(content: Content, size: usize, bytes: usize) -> Vec<u8> {
         Content::Random => {
             out.resize(count * size, 0);
             for chunk in out.chunks_mut(8) {
-                let bytes = rng.next().to_le_bytes();
+                let bytes = rng.next_u64().to_le_bytes();
                 chunk.copy_from_slice(&bytes[..chunk.len()]);
             }
         }

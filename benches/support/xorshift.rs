@@ -1,16 +1,22 @@
 //! The seeded generator of the benchmarks' inputs: xorshift64* (Vigna),
 //! so the same seed gives the same payloads and texts on every run and
 //! machine, without a dependency. Included with `#[path]` by
-//! `benches/paths.rs`, `benches/utf8.rs` and
-//! `benches/support/deflate_payloads.rs`; each adds the draws it needs in
-//! an `impl` of its own.
+//! `benches/paths.rs`, `benches/utf8.rs`,
+//! `benches/support/deflate_payloads.rs` and `benches/compare/src/lib.rs`;
+//! each adds the draws it needs in an `impl` of its own.
 
 /// A seeded xorshift64*; the seed must not be 0.
 pub struct XorShift(pub u64);
 
 impl XorShift {
+    /// Seeded with `seed`, its low bit set: xorshift never leaves 0.
+    #[allow(dead_code)] // the crate's benches seed the tuple directly.
+    pub fn new(seed: u64) -> Self {
+        XorShift(seed | 1)
+    }
+
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -23,6 +29,6 @@ impl XorShift {
     /// are the best of xorshift64*.
     #[allow(dead_code)] // `benches/utf8.rs` draws whole words only.
     pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next() >> 32) * n) >> 32
+        ((self.next_u64() >> 32) * n) >> 32
     }
 }

@@ -101,33 +101,15 @@ pub fn encode_masked(out: &mut Vec<u8>, opcode: u8, payload: &[u8], key: [u8; 4]
     }
 }
 
-/// A 64-bit xorshift (xorshift64*), for payload content: the same seed
-/// gives the same wire on every machine, and its output has no pattern a
-/// branch predictor or a cache line could learn.
-pub struct Rng(u64);
+/// The benchmarks' seeded generator (xorshift64*, shared with the crate's
+/// own benches), for payload content: the same seed gives the same wire on
+/// every machine, and its output has no pattern a branch predictor or a
+/// cache line could learn.
+#[path = "../../support/xorshift.rs"]
+mod xorshift;
+pub use xorshift::XorShift as Rng;
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
-        // xorshift never leaves zero.
-        Rng(seed | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..n`, for `n` up to 2^32 (multiply-shift: no
-    /// division, a bias too small to matter here).
-    pub fn below(&mut self, n: u64) -> u64 {
-        debug_assert!(n <= 1 << 32);
-        ((self.next_u64() >> 32) * n) >> 32
-    }
-
     /// A scalar value in `lo..=hi`, drawn again where it lands on a
     /// surrogate.
     fn char_in(&mut self, lo: u32, hi: u32) -> char {
