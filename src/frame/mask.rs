@@ -228,8 +228,10 @@ pub(crate) fn extend_masked(dst: &mut Vec<u8>, src: &[u8], key: [u8; 4]) -> bool
     let ascii = copy_masked_blocks::<32, _>(spare, src, key);
     // SAFETY: `copy_masked_blocks` writes every one of the `src.len()`
     // slots it is given (`dst` and `src` are zipped at equal lengths, in
-    // blocks, then words, then bytes: the tests check every length and
-    // alignment against the reference, under Miri too), and `reserve` made
+    // blocks, then words, then bytes; a block's words are zipped with the
+    // ASCII lanes, and a compile-time assertion keeps a block to at most
+    // `LANES` words, so no word is skipped: the tests check every length
+    // and alignment against the reference, under Miri too), and `reserve` made
     // them part of the allocation; so the first `len + src.len()` bytes
     // are initialised.
     #[allow(unsafe_code)]
