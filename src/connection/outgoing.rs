@@ -212,7 +212,7 @@ impl Outgoing {
         kind: MessageKind,
         mut payload: Vec<u8>,
         fragment_size: Option<usize>,
-        through: Option<&mut dyn WriteNow>,
+        through: Option<&mut (dyn WriteNow + '_)>,
     ) {
         let one_frame = !matches!(fragment_size, Some(size) if payload.len() > size);
         if !one_frame || payload.len() < SPLICE_MIN {

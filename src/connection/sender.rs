@@ -170,10 +170,7 @@ impl Sender<'_> {
             // The extension writes new bytes anyway.
             return self.write_message(kind, &payload, true, true);
         }
-        let through = self
-            .through
-            .as_mut()
-            .map(|transport| &mut **transport as &mut dyn WriteNow);
+        let through = self.through.as_deref_mut();
         self.link
             .out
             .write_owned(kind, payload, self.config.fragment_size, through);
