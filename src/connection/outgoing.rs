@@ -462,6 +462,16 @@ mod tests {
         taken: Vec<u8>,
     }
 
+    impl Room {
+        /// A transport that takes `room` bytes, then nothing.
+        fn taking(room: usize) -> Room {
+            Room {
+                room,
+                taken: Vec::new(),
+            }
+        }
+    }
+
     impl WriteNow for Room {
         fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> usize {
             let mut n = 0;
@@ -492,10 +502,7 @@ mod tests {
             usize::MAX,
         ] {
             let mut out = Outgoing::new(false, None, 0);
-            let mut transport = Room {
-                room,
-                taken: Vec::new(),
-            };
+            let mut transport = Room::taking(room);
             assert!(out.write_through(
                 MessageKind::Binary,
                 &payload,
@@ -520,10 +527,7 @@ mod tests {
         let header_len = expected.len() - payload.len();
         for room in [0, 1, header_len, header_len + 7, expected.len(), usize::MAX] {
             let mut out = Outgoing::new(false, None, 0);
-            let mut transport = Room {
-                room,
-                taken: Vec::new(),
-            };
+            let mut transport = Room::taking(room);
             out.write_owned(
                 MessageKind::Binary,
                 payload.clone(),
@@ -547,10 +551,7 @@ mod tests {
     fn a_client_writes_an_owned_payload_through_masked_in_place() {
         let payload = vec![0x5a; SPLICE_MIN];
         let mut out = Outgoing::new(true, None, 0);
-        let mut transport = Room {
-            room: usize::MAX,
-            taken: Vec::new(),
-        };
+        let mut transport = Room::taking(usize::MAX);
         out.write_owned(
             MessageKind::Text,
             payload.clone(),
@@ -568,10 +569,7 @@ mod tests {
     fn small_masked_fragmented_or_queued_frames_are_not_written_through() {
         let big = vec![7; WRITE_THROUGH_MIN];
         let small = vec![7; WRITE_THROUGH_MIN - 1];
-        let mut transport = Room {
-            room: usize::MAX,
-            taken: Vec::new(),
-        };
+        let mut transport = Room::taking(usize::MAX);
         let mut out = Outgoing::new(false, None, 0);
         assert!(!out.write_through(
             MessageKind::Binary,
