@@ -29,6 +29,7 @@ impl XorShift {
     /// are the best of xorshift64*.
     #[allow(dead_code)] // `benches/utf8.rs` draws whole words only.
     pub fn below(&mut self, n: u64) -> u64 {
+        debug_assert!(n <= 1 << 32);
         ((self.next_u64() >> 32) * n) >> 32
     }
 }
