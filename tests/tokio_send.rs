@@ -204,6 +204,52 @@ async fn large_replies_to_a_burst_go_out_together_from_the_messages_themselves()
 }
 
 #[tokio::test]
+async fn large_replies_from_read_with_go_out_together_from_the_receive_buffer() {
+    // The same burst answered from the lent bytes: each reply but the last
+    // of a read's messages waits in the queue as a reference to the receive
+    // buffer, and they leave together.
+    use rfc6455::Event;
+    let (mut server, mut client, writes) = server_over(4 << 20, true);
+    let payload = |i: usize| vec![i as u8; 40 << 10];
+    let burst: Vec<u8> = (0..8)
+        .flat_map(|i| client_frame(0x82, &payload(i)))
+        .collect();
+    client.write_all(&burst).await.unwrap();
+    let echo = tokio::spawn(async move {
+        for _ in 0..8 {
+            server
+                .read_with(|event, sender| match event {
+                    Event::Binary(data) => sender.send_binary(data),
+                    other => panic!("{other:?}"),
+                })
+                .await
+                .unwrap()
+                .expect("a message")
+                .unwrap();
+        }
+        // What `read_with`'s sender queues waits for the next read, or this.
+        server.flush().await.unwrap();
+        server
+    });
+    let mut wire = vec![0; 8 * (4 + (40 << 10))];
+    tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut wire))
+        .await
+        .expect("the replies arrive within 5 s")
+        .unwrap();
+    let replies: Vec<Vec<u8>> = frames(&wire).into_iter().map(|(_, p)| p).collect();
+    assert_eq!(replies, (0..8).map(payload).collect::<Vec<_>>());
+    let _server = echo.await.unwrap();
+    // As with `read`: reads of up to 128 KiB take about three of these
+    // messages, and the replies to each read's messages leave together;
+    // one write per reply would be 8.
+    let writes = writes.load(Ordering::Relaxed);
+    assert!(
+        writes <= 4,
+        "{writes} writes for a burst of 8 large replies"
+    );
+}
+
+#[tokio::test]
 async fn a_held_reply_is_written_before_the_next_read_waits() {
     let (mut server, mut client, _) = server_over_pipe(1 << 20);
     let two: Vec<u8> = [client_frame(0x81, b"a"), client_frame(0x81, b"b")].concat();
@@ -218,6 +264,34 @@ async fn a_held_reply_is_written_before_the_next_read_waits() {
         server.read().await.unwrap()
     });
     assert_eq!(read_frames(&mut client, 1).await, [b"a".to_vec()]);
+    client.write_all(&client_frame(0x81, b"c")).await.unwrap();
+    assert_eq!(server.await.unwrap(), Some(Message::Text("c".into())));
+}
+
+#[tokio::test]
+async fn a_held_read_with_reply_is_written_before_the_next_read_waits() {
+    use rfc6455::Event;
+    let (mut server, mut client, _) = server_over_pipe(1 << 20);
+    let large = vec![7; 40 << 10];
+    let two: Vec<u8> = [client_frame(0x82, &large), client_frame(0x81, b"b")].concat();
+    client.write_all(&two).await.unwrap();
+    let server = tokio::spawn(async move {
+        // "b" is buffered: the reply, from the receive buffer, may wait.
+        server
+            .read_with(|event, sender| match event {
+                Event::Binary(data) => sender.send_binary(data),
+                other => panic!("{other:?}"),
+            })
+            .await
+            .unwrap()
+            .expect("the large message")
+            .unwrap();
+        let b = server.read().await.unwrap().expect("b");
+        assert_eq!(b, Message::Text("b".into()));
+        // This read waits for input, and must write the reply before.
+        server.read().await.unwrap()
+    });
+    assert_eq!(read_frames(&mut client, 1).await, [large]);
     client.write_all(&client_frame(0x81, b"c")).await.unwrap();
     assert_eq!(server.await.unwrap(), Some(Message::Text("c".into())));
 }

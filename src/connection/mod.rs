@@ -1,6 +1,7 @@
 //! The connection state machine: frames in, events out, the close handshake
 //! and the timers.
 
+mod lent;
 mod outgoing;
 mod read;
 mod recv_buffer;
@@ -23,6 +24,7 @@ use crate::frame::{
 };
 use crate::utf8::{validated, validated_string};
 
+use lent::{Lent, ReadBuffers, Source};
 use outgoing::Outgoing;
 pub(crate) use outgoing::MAX_WRITE_PIECES;
 use read::{Incoming, ReadState, Ready, Take};
@@ -222,6 +224,7 @@ impl Connection {
     /// are dropped.
     pub fn receive(&mut self, mut bytes: &[u8]) {
         self.lent_direct = None;
+        self.settle_assembled_reply();
         if !self.is_reading() || bytes.is_empty() {
             return;
         }
@@ -237,7 +240,32 @@ impl Connection {
             bytes = &bytes[n..];
         }
         if self.is_reading() && !bytes.is_empty() {
+            self.keep_received_replies(bytes.len());
             self.recv.extend(bytes);
+        }
+    }
+
+    /// A reply queued from the bytes of the message assembled last takes
+    /// that message's buffer (a move, not a copy) before the buffer is
+    /// cleared or received into ([`lent`]).
+    pub(super) fn settle_assembled_reply(&mut self) {
+        if self.link.out.needs_assembled() {
+            let message = self.take_message();
+            self.link.out.own_assembled(message);
+        }
+    }
+
+    /// Replies queued from the bytes of events they answer stay in the
+    /// receive buffer until written; before `room` bytes are put in the
+    /// buffer where they could land on those (it was emptied, or its
+    /// unconsumed tail would move to the front), the replies take copies.
+    /// An adapter that writes what is queued before it reads never pays
+    /// for the copy ([`lent`]).
+    fn keep_received_replies(&mut self, room: usize) {
+        if let Some(end) = self.link.out.received_end() {
+            if !self.recv.fills_after(end, room) {
+                self.link.out.own_received(self.recv.raw());
+            }
         }
     }
 
@@ -252,6 +280,7 @@ impl Connection {
     /// buffer memory.
     pub fn receive_buffer(&mut self) -> &mut [u8] {
         self.lent_direct = None;
+        self.settle_assembled_reply();
         if self.recv.is_unallocated() {
             return self.recv.spare(FIRST_READ);
         }
@@ -263,6 +292,7 @@ impl Connection {
             self.adopt_spent();
             return self.incoming.spare(direct);
         }
+        self.keep_received_replies(self.read_size);
         let spare = self.recv.spare(self.read_size);
         self.lent_recv = spare.len();
         spare
@@ -419,6 +449,8 @@ impl Connection {
     fn sender(&mut self) -> Sender<'_> {
         Sender {
             through: None,
+            lent: None,
+            hold: false,
             config: &self.config,
             link: &mut self.link,
             extension: &mut self.extension,
@@ -530,6 +562,14 @@ impl Connection {
     /// [`Connection::poll_event`], with a [`Sender`] that queues messages
     /// while the event is borrowed: a reply can be sent straight from the
     /// event's bytes, with no copy of them first.
+    ///
+    /// A server's large reply (a single frame of 32 KiB or more) made of
+    /// the bytes of a message that arrived whole in one read is not copied
+    /// at all: it is queued as a reference to the receive buffer, which
+    /// keeps those bytes until they are written. Input handed in before
+    /// then goes elsewhere in the buffer, or, where it would land on them,
+    /// the reply takes a copy first; writing what is queued before reading
+    /// more, as the adapter's loop does, avoids that copy.
     #[must_use = "events must be handled; errors end the connection"]
     pub fn poll_event_with_sender(&mut self) -> Result<Option<(Event<'_>, Sender<'_>)>, Error> {
         self.poll_event_inner(None)
@@ -540,6 +580,13 @@ impl Connection {
     /// caller's bytes, when nothing is queued before it (see [`WriteNow`]);
     /// what the transport does not take is queued as usual. The tokio
     /// adapter echoes a 64 KiB message this way without copying it.
+    ///
+    /// Except in a burst: while a further whole frame is buffered after
+    /// the event ([`Connection::has_buffered_frame`]), what the sender
+    /// sends waits in the queue, so that the replies to the burst leave
+    /// together in one write once the buffered frames are handled; a
+    /// large reply made of the event's bytes waits there as a reference to
+    /// the receive buffer (see [`Connection::poll_event_with_sender`]).
     ///
     /// ```
     /// use std::io::IoSlice;
@@ -575,6 +622,19 @@ impl Connection {
         let Some(ready) = self.advance(Take::Lent)? else {
             return Ok(None);
         };
+        let lent = match ready {
+            Ready::InPlace(_, len) => Some(Lent::new(
+                &self.recv.data()[..len],
+                Source::Received {
+                    at: self.recv.start(),
+                },
+            )),
+            Ready::Assembled(_) if !self.incoming.decode => {
+                Some(Lent::new(self.incoming.message(), Source::Assembled))
+            }
+            _ => None,
+        };
+        let hold = through.is_some() && self.has_buffered_frame();
         let front = self.recv.data();
         let event = match ready {
             Ready::InPlace(MessageKind::Binary, len) => Event::Binary(&front[..len]),
@@ -607,6 +667,8 @@ impl Connection {
         };
         let sender = Sender {
             through,
+            lent,
+            hold,
             config: &self.config,
             link: &mut self.link,
             extension: &mut self.extension,
@@ -620,7 +682,11 @@ impl Connection {
     /// bytes (and possibly more) are returned.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<&[u8]> {
-        self.link.out.poll()
+        let buffers = ReadBuffers {
+            received: self.recv.raw(),
+            assembled: self.incoming.message(),
+        };
+        self.link.out.poll(buffers)
     }
 
     /// The bytes to write next as pieces, in order, for a vectored write:
@@ -630,7 +696,11 @@ impl Connection {
     /// ([`Connection::send_owned`]). Mark what was written with
     /// [`Connection::advance_transmit`].
     pub fn poll_transmit_vectored<'a>(&'a mut self, pieces: &mut [IoSlice<'a>]) -> usize {
-        self.link.out.poll_vectored(pieces)
+        let buffers = ReadBuffers {
+            received: self.recv.raw(),
+            assembled: self.incoming.message(),
+        };
+        self.link.out.poll_vectored(pieces, buffers)
     }
 
     /// Marks `n` bytes of [`Connection::poll_transmit`] (or of the pieces

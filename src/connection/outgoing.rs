@@ -6,6 +6,7 @@ use rand::RngCore;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
+use super::lent::{LentAt, ReadBuffers};
 use super::sender::WriteNow;
 use super::spent::SpentPayloads;
 use crate::frame::{apply_mask, FrameHeader, MessageKind, OpCode, MAX_HEADER_LEN};
@@ -36,13 +37,41 @@ pub(super) const SPLICE_MIN: usize = WRITE_THROUGH_MIN;
 /// (`IOV_MAX`, 1024) is far away.
 pub(crate) const MAX_WRITE_PIECES: usize = 64;
 
-/// A payload taken by ownership instead of copied into the buffer: its
-/// bytes go out after `buf[..at]` and before `buf[at..]`.
+/// A payload queued without a copy into the buffer: its bytes go out
+/// after `buf[..at]` and before `buf[at..]`.
 struct Spliced {
     at: usize,
-    payload: Vec<u8>,
+    payload: Payload,
     /// Bytes of `payload` already written.
     written: usize,
+}
+
+/// Where a spliced payload's bytes are.
+enum Payload {
+    /// Given away by the caller ([`Outgoing::write_owned`]).
+    Owned(Vec<u8>),
+    /// Still in one of the connection's read buffers: a reply sent from
+    /// the bytes of the event it answers ([`Outgoing::write_lent`]). The
+    /// connection keeps them there until they are written or the reply
+    /// owns them ([`Outgoing::own_received`], [`Outgoing::own_assembled`]).
+    Lent(LentAt),
+}
+
+impl Spliced {
+    fn len(&self) -> usize {
+        match &self.payload {
+            Payload::Owned(bytes) => bytes.len(),
+            Payload::Lent(at) => at.len(),
+        }
+    }
+
+    /// The bytes not written yet.
+    fn rest<'a>(&'a self, buffers: ReadBuffers<'a>) -> &'a [u8] {
+        match &self.payload {
+            Payload::Owned(bytes) => &bytes[self.written..],
+            Payload::Lent(at) => at.bytes(buffers, self.written),
+        }
+    }
 }
 
 /// A control frame payload (at most 125 bytes) held outside the buffer.
@@ -231,23 +260,137 @@ impl Outgoing {
         if let Some(key) = mask {
             apply_mask(&mut payload, key);
         }
-        let mut written = 0;
-        match through {
-            Some(transport) if self.buffered() == 0 => {
-                written = self.write_now(&header, &payload, transport);
-                if written == payload.len() {
-                    self.spent.put(payload);
-                    return;
-                }
-            }
-            _ => header.write_to(&mut self.buf),
+        let written = self.write_now_or_head(&header, &payload, through);
+        if written == payload.len() {
+            self.spent.put(payload);
+        } else {
+            self.splice(Payload::Owned(payload), written);
         }
-        self.spliced_len += payload.len() - written;
-        self.spliced.push_back(Spliced {
+    }
+
+    /// Appends a whole data message whose payload (`payload`) lies in one
+    /// of the connection's read buffers (`at`), where it stays until it is
+    /// written: a reply from the bytes of the event it answers, queued
+    /// without a copy. Given a transport and nothing waiting before it,
+    /// the frame is offered to the transport at once, as by
+    /// [`Outgoing::write_owned`]. Returns `false`, having done nothing, for
+    /// a frame that is copied instead (small, masked or fragmented): a
+    /// client masks what it sends, and the read buffers are not its to
+    /// change.
+    pub(crate) fn write_lent(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        at: LentAt,
+        fragment_size: Option<usize>,
+        through: Option<&mut (dyn WriteNow + '_)>,
+    ) -> bool {
+        debug_assert_eq!(payload.len(), at.len());
+        let one_frame = !matches!(fragment_size, Some(size) if payload.len() > size);
+        if self.masked || !one_frame || payload.len() < SPLICE_MIN {
+            return false;
+        }
+        self.reclaim();
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: kind.opcode(),
+            mask: None,
+            payload_len: payload.len() as u64,
+        };
+        let written = self.write_now_or_head(&header, payload, through);
+        if written < payload.len() {
+            self.splice(Payload::Lent(at), written);
+        }
+        true
+    }
+
+    /// The end of the last receive-buffer range a queued reply still
+    /// needs ([`Outgoing::write_lent`]); `None` when none does.
+    pub(crate) fn received_end(&self) -> Option<usize> {
+        self.spliced
+            .iter()
+            .filter_map(|spliced| match &spliced.payload {
+                Payload::Lent(LentAt::Received(range)) => Some(range.end),
+                _ => None,
+            })
+            .max()
+    }
+
+    /// Copies the unwritten bytes of every reply queued from the receive
+    /// buffer (`received`) out of it, so that the buffer may be refilled.
+    pub(crate) fn own_received(&mut self, received: &[u8]) {
+        let buffers = ReadBuffers {
+            received,
+            assembled: &[],
+        };
+        for spliced in &mut self.spliced {
+            if let Payload::Lent(LentAt::Received(_)) = spliced.payload {
+                spliced.payload = Payload::Owned(spliced.rest(buffers).to_vec());
+                spliced.written = 0;
+            }
+        }
+    }
+
+    /// Whether a queued reply still needs the assembled message's bytes.
+    pub(crate) fn needs_assembled(&self) -> bool {
+        self.spliced
+            .iter()
+            .any(|spliced| matches!(spliced.payload, Payload::Lent(LentAt::Assembled(_))))
+    }
+
+    /// Gives the replies queued from the assembled message that message's
+    /// buffer, `message`, before it is reused: the first takes the buffer
+    /// itself, any other (the same bytes sent twice) a copy of its part.
+    pub(crate) fn own_assembled(&mut self, mut message: Vec<u8>) {
+        let mut first = None;
+        for (i, spliced) in self.spliced.iter_mut().enumerate() {
+            let Payload::Lent(LentAt::Assembled(range)) = &spliced.payload else {
+                continue;
+            };
+            if first.is_none() {
+                first = Some((i, range.clone()));
+                continue;
+            }
+            let part = message[range.start + spliced.written..range.end].to_vec();
+            spliced.payload = Payload::Owned(part);
+            spliced.written = 0;
+        }
+        if let Some((i, range)) = first {
+            message.truncate(range.end);
+            let spliced = &mut self.spliced[i];
+            spliced.payload = Payload::Owned(message);
+            spliced.written += range.start;
+        }
+    }
+
+    /// Offers a frame to `through` when nothing waits before it
+    /// ([`Outgoing::write_now`]), or else queues its header; returns how
+    /// many payload bytes were written, for the caller to queue the rest.
+    fn write_now_or_head(
+        &mut self,
+        header: &FrameHeader,
+        payload: &[u8],
+        through: Option<&mut (dyn WriteNow + '_)>,
+    ) -> usize {
+        match through {
+            Some(transport) if self.buffered() == 0 => self.write_now(header, payload, transport),
+            _ => {
+                header.write_to(&mut self.buf);
+                0
+            }
+        }
+    }
+
+    /// Queues the unwritten rest of a payload after the buffer's bytes.
+    fn splice(&mut self, payload: Payload, written: usize) {
+        let spliced = Spliced {
             at: self.buf.len(),
             payload,
             written,
-        });
+        };
+        self.spliced_len += spliced.len() - written;
+        self.spliced.push_back(spliced);
     }
 
     /// Hands a data message that goes out as one unmasked frame straight to
@@ -337,18 +480,24 @@ impl Outgoing {
     }
 
     /// The bytes to write next, if any: the first contiguous piece.
-    pub(crate) fn poll(&mut self) -> Option<&[u8]> {
+    /// `buffers` are the connection's read buffers, which replies queued
+    /// by [`Outgoing::write_lent`] are in.
+    pub(crate) fn poll<'a>(&'a mut self, buffers: ReadBuffers<'a>) -> Option<&'a [u8]> {
         self.flush_pending_pong();
-        self.pieces().next()
+        self.pieces(buffers).next()
     }
 
     /// The bytes to write next as pieces in order, for a vectored write:
     /// fills the front of `pieces` and returns how many it filled (0 when
-    /// nothing waits).
-    pub(crate) fn poll_vectored<'a>(&'a mut self, pieces: &mut [IoSlice<'a>]) -> usize {
+    /// nothing waits). `buffers` are as for [`Outgoing::poll`].
+    pub(crate) fn poll_vectored<'a>(
+        &'a mut self,
+        pieces: &mut [IoSlice<'a>],
+        buffers: ReadBuffers<'a>,
+    ) -> usize {
         self.flush_pending_pong();
         let mut filled = 0;
-        for (slot, piece) in pieces.iter_mut().zip(self.pieces()) {
+        for (slot, piece) in pieces.iter_mut().zip(self.pieces(buffers)) {
             *slot = IoSlice::new(piece);
             filled += 1;
         }
@@ -358,7 +507,7 @@ impl Outgoing {
     /// What waits, in the order it goes out, without empty pieces: the
     /// write buffer's bytes up to each spliced payload, then the unwritten
     /// rest of that payload, and after the last one the buffer's tail.
-    fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+    fn pieces<'a>(&'a self, buffers: ReadBuffers<'a>) -> impl Iterator<Item = &'a [u8]> {
         let mut at = self.start;
         let tail = self.spliced.back().map_or(self.start, |last| last.at);
         self.spliced
@@ -366,7 +515,7 @@ impl Outgoing {
             .flat_map(move |spliced| {
                 let before = &self.buf[at..spliced.at];
                 at = spliced.at;
-                [before, &spliced.payload[spliced.written..]]
+                [before, spliced.rest(buffers)]
             })
             .chain(std::iter::once(&self.buf[tail..]))
             .filter(|piece| !piece.is_empty())
@@ -382,13 +531,15 @@ impl Outgoing {
         while n > 0 {
             match self.spliced.front_mut() {
                 Some(first) if first.at == self.start => {
-                    let taken = n.min(first.payload.len() - first.written);
+                    let taken = n.min(first.len() - first.written);
                     first.written += taken;
                     self.spliced_len -= taken;
                     n -= taken;
-                    if first.written == first.payload.len() {
-                        if let Some(done) = self.spliced.pop_front() {
-                            self.spent.put(done.payload);
+                    if first.written == first.len() {
+                        if let Some(Payload::Owned(done)) =
+                            self.spliced.pop_front().map(|done| done.payload)
+                        {
+                            self.spent.put(done);
                         }
                     }
                 }
@@ -451,7 +602,10 @@ mod tests {
     use super::*;
 
     fn drain(out: &mut Outgoing) -> Vec<u8> {
-        let bytes = out.poll().map(<[u8]>::to_vec).unwrap_or_default();
+        let bytes = out
+            .poll(ReadBuffers::default())
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
         out.advance(bytes.len());
         bytes
     }
@@ -612,7 +766,7 @@ mod tests {
         out.queue_pong(b"3");
         assert_eq!(drain(&mut out), [0x8A, 1, b'1']);
         assert_eq!(drain(&mut out), [0x8A, 1, b'3']);
-        assert_eq!(out.poll(), None);
+        assert_eq!(out.poll(ReadBuffers::default()), None);
     }
 
     #[test]
@@ -628,16 +782,32 @@ mod tests {
             [0x8A, 1, b'1', 0x8A, 1, b'2', 0x8A, 1, b'3']
         );
         assert_eq!(drain(&mut out), [0x8A, 1, b'4']);
-        assert_eq!(out.poll(), None);
+        assert_eq!(out.poll(ReadBuffers::default()), None);
     }
 
     /// Everything waiting, drained through `poll_vectored` in writes of at
     /// most `step` bytes, so writes end inside pieces and across them.
     fn drain_vectored(out: &mut Outgoing, step: usize) -> Vec<u8> {
+        drain_vectored_from(out, ReadBuffers::default(), step)
+    }
+
+    /// [`drain_vectored`], with replies lent from `buffers`.
+    fn drain_vectored_from(out: &mut Outgoing, buffers: ReadBuffers<'_>, step: usize) -> Vec<u8> {
+        drain_vectored_from_at_most(out, buffers, usize::MAX / 2, step)
+    }
+
+    /// At most about `limit` bytes of [`drain_vectored_from`] (whole
+    /// writes of `step`).
+    fn drain_vectored_from_at_most(
+        out: &mut Outgoing,
+        buffers: ReadBuffers<'_>,
+        limit: usize,
+        step: usize,
+    ) -> Vec<u8> {
         let mut wire = Vec::new();
-        loop {
+        while wire.len() < limit {
             let mut pieces = [IoSlice::new(&[]); MAX_WRITE_PIECES];
-            let filled = out.poll_vectored(&mut pieces);
+            let filled = out.poll_vectored(&mut pieces, buffers);
             if filled == 0 {
                 return wire;
             }
@@ -650,6 +820,172 @@ mod tests {
             let written = step - room;
             out.advance(written);
         }
+        wire
+    }
+
+    /// `bytes` as the receive buffer or as the assembled message.
+    fn buffers(bytes: &[u8], assembled: bool) -> ReadBuffers<'_> {
+        if assembled {
+            ReadBuffers {
+                received: &[],
+                assembled: bytes,
+            }
+        } else {
+            ReadBuffers {
+                received: bytes,
+                assembled: &[],
+            }
+        }
+    }
+
+    fn lent_at(range: std::ops::Range<usize>, assembled: bool) -> LentAt {
+        if assembled {
+            LentAt::Assembled(range)
+        } else {
+            LentAt::Received(range)
+        }
+    }
+
+    #[test]
+    fn a_lent_reply_goes_out_from_the_read_buffer_or_from_what_it_took() {
+        let payload: Vec<u8> = (0..SPLICE_MIN as u32 + 5).map(|i| (i * 7) as u8).collect();
+        let mut expected = Outgoing::new(false, None, 0);
+        expected.write_data(MessageKind::Binary, &payload, 0, true, true, None);
+        let expected = drain(&mut expected);
+        let header_len = expected.len() - payload.len();
+        let read = [&[0xee; 3][..], &payload, &[0xdd; 9]].concat();
+        let range = 3..3 + payload.len();
+        for room in [0, 1, header_len, header_len + 7, expected.len(), usize::MAX] {
+            for (assembled, owned) in [(false, false), (false, true), (true, false), (true, true)] {
+                let case = format!("room {room}, assembled {assembled}, owned {owned}");
+                let mut out = Outgoing::new(false, None, 0);
+                let mut transport = Room::taking(room);
+                assert!(out.write_lent(
+                    MessageKind::Binary,
+                    &read[range.clone()],
+                    lent_at(range.clone(), assembled),
+                    None,
+                    Some(&mut transport),
+                ));
+                assert!(
+                    out.buf.len() <= header_len,
+                    "no payload byte copied ({case})"
+                );
+                let whole = room >= expected.len();
+                let received_end = (!whole && !assembled).then_some(range.end);
+                assert_eq!(out.received_end(), received_end, "{case}");
+                assert_eq!(out.needs_assembled(), !whole && assembled, "{case}");
+                let mut read = read.clone();
+                if owned {
+                    // The buffer is about to be reused: the reply takes a
+                    // copy of what it still needs, or the message's buffer.
+                    if assembled {
+                        out.own_assembled(std::mem::take(&mut read));
+                    } else {
+                        out.own_received(&read);
+                        read.fill(0);
+                    }
+                    assert_eq!(out.received_end(), None, "{case}");
+                    assert!(!out.needs_assembled(), "{case}");
+                }
+                let mut wire = transport.taken;
+                wire.extend(drain_vectored_from(
+                    &mut out,
+                    buffers(&read, assembled),
+                    5000,
+                ));
+                assert_eq!(wire, expected, "{case}");
+            }
+        }
+    }
+
+    #[test]
+    fn lent_replies_keep_their_place_between_queued_frames() {
+        let read: Vec<u8> = (0..3 * SPLICE_MIN as u32).map(|i| (i / 3) as u8).collect();
+        let first = 0..SPLICE_MIN;
+        let second = SPLICE_MIN + 1..3 * SPLICE_MIN;
+        for assembled in [false, true] {
+            let mut expected = Outgoing::new(false, None, 0);
+            let mut out = Outgoing::new(false, None, 0);
+            for target in [&mut expected, &mut out] {
+                target.write_frame(true, 0, OpCode::Ping, b"p");
+            }
+            expected.write_data(MessageKind::Text, &read[first.clone()], 0, true, true, None);
+            assert!(out.write_lent(
+                MessageKind::Text,
+                &read[first.clone()],
+                lent_at(first.clone(), assembled),
+                None,
+                None
+            ));
+            for target in [&mut expected, &mut out] {
+                target.write_frame(true, 0, OpCode::Pong, b"q");
+            }
+            expected.write_data(
+                MessageKind::Binary,
+                &read[second.clone()],
+                0,
+                true,
+                true,
+                None,
+            );
+            let mut transport = Room::taking(usize::MAX);
+            assert!(out.write_lent(
+                MessageKind::Binary,
+                &read[second.clone()],
+                lent_at(second.clone(), assembled),
+                None,
+                Some(&mut transport),
+            ));
+            assert!(transport.taken.is_empty(), "queued behind the others");
+            let expected = drain(&mut expected);
+            let mut wire = Vec::new();
+            if assembled {
+                // Both replies are of the one message: the first takes its
+                // buffer, the second a copy of its part, after some of
+                // the queue is written.
+                wire = drain_vectored_from_at_most(&mut out, buffers(&read, true), 100, 40);
+                out.own_assembled(read.clone());
+                wire.extend(drain_vectored(&mut out, 1000));
+            } else {
+                assert_eq!(out.received_end(), Some(second.end));
+                wire.extend(drain_vectored_from(&mut out, buffers(&read, false), 1000));
+            }
+            assert_eq!(wire, expected, "assembled {assembled}");
+            assert_eq!(out.received_end(), None);
+            assert!(!out.needs_assembled());
+        }
+    }
+
+    #[test]
+    fn small_fragmented_or_masked_replies_are_not_lent() {
+        let read = vec![1; 2 * SPLICE_MIN];
+        let mut server = Outgoing::new(false, None, 0);
+        let small = 0..SPLICE_MIN - 1;
+        assert!(!server.write_lent(
+            MessageKind::Binary,
+            &read[small.clone()],
+            LentAt::Received(small),
+            None,
+            None
+        ));
+        let large = 0..SPLICE_MIN + 1;
+        assert!(!server.write_lent(
+            MessageKind::Binary,
+            &read[large.clone()],
+            LentAt::Assembled(large.clone()),
+            Some(SPLICE_MIN),
+            None
+        ));
+        let mut client = Outgoing::new(true, None, 0);
+        assert!(!client.write_lent(
+            MessageKind::Binary,
+            &read[large.clone()],
+            LentAt::Received(large),
+            None,
+            None
+        ));
+        assert_eq!(server.buffered() + client.buffered(), 0);
     }
 
     #[test]
@@ -692,12 +1028,15 @@ mod tests {
     fn poll_gives_the_pieces_one_at_a_time() {
         let mut out = Outgoing::new(false, None, 0);
         out.write_owned(MessageKind::Binary, vec![9; SPLICE_MIN], None, None);
-        let header = out.poll().unwrap().to_vec();
+        let header = out.poll(ReadBuffers::default()).unwrap().to_vec();
         assert_eq!(header, [0x82, 126, 0x80, 0x00]);
         out.advance(header.len());
-        assert_eq!(out.poll().unwrap(), &vec![9; SPLICE_MIN][..]);
+        assert_eq!(
+            out.poll(ReadBuffers::default()).unwrap(),
+            &vec![9; SPLICE_MIN][..]
+        );
         out.advance(SPLICE_MIN);
-        assert_eq!(out.poll(), None);
+        assert_eq!(out.poll(ReadBuffers::default()), None);
     }
 
     #[test]
@@ -743,7 +1082,7 @@ mod tests {
         let filler_frame = out.buf.len();
         out.write_owned(MessageKind::Binary, vec![6; SPLICE_MIN], None, None);
         // The filler frame is written; the owned payload's header is not.
-        let mut wire = out.poll().unwrap()[..filler_frame].to_vec();
+        let mut wire = out.poll(ReadBuffers::default()).unwrap()[..filler_frame].to_vec();
         out.advance(filler_frame);
         // Queueing more drops the written front from the buffer, and must
         // move the owned payload's place along with the bytes.
@@ -760,9 +1099,9 @@ mod tests {
         out.write_owned(MessageKind::Binary, vec![1; SPLICE_MIN], None, None);
         out.discard();
         assert_eq!(out.buffered(), 0);
-        assert_eq!(out.poll(), None);
+        assert_eq!(out.poll(ReadBuffers::default()), None);
         let mut pieces = [IoSlice::new(&[]); 4];
-        assert_eq!(out.poll_vectored(&mut pieces), 0);
+        assert_eq!(out.poll_vectored(&mut pieces, ReadBuffers::default()), 0);
     }
 
     #[test]
@@ -772,7 +1111,7 @@ mod tests {
             out.write_owned(MessageKind::Binary, vec![byte; SPLICE_MIN], None, None);
         }
         let mut pieces = [IoSlice::new(&[]); 3];
-        assert_eq!(out.poll_vectored(&mut pieces), 3);
+        assert_eq!(out.poll_vectored(&mut pieces, ReadBuffers::default()), 3);
         assert_eq!(pieces[2].len(), 4, "header, payload, header");
         assert_eq!(
             drain_vectored(&mut out, usize::MAX).len(),

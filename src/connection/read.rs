@@ -262,6 +262,7 @@ impl Connection {
     /// Parses until the next event, the end of the buffered bytes, or an
     /// error (which fails the connection).
     pub(super) fn advance(&mut self, take: Take) -> Result<Option<Ready>, Error> {
+        self.settle_assembled_reply();
         self.recv.consume(std::mem::take(&mut self.consume));
         if std::mem::take(&mut self.incoming.delivered) {
             let keep = self.config.read_buffer_size.max(1 << 20);

@@ -25,6 +25,27 @@ impl RecvBuffer {
         &mut self.buf[self.start..self.end]
     }
 
+    /// The whole buffer, consumed bytes too, for what is addressed by
+    /// index ([`RecvBuffer::start`]): replies queued from the bytes of
+    /// events already consumed are still there.
+    pub(crate) fn raw(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The index in [`RecvBuffer::raw`] of the first unconsumed byte.
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
+    /// Whether `min` bytes of [`RecvBuffer::spare`] (or an
+    /// [`RecvBuffer::extend`] by that much) leave the bytes before index
+    /// `kept` where they are: they fill the buffer after them, and no
+    /// unconsumed tail moves to the front. Growing the buffer keeps every
+    /// byte at its index.
+    pub(crate) fn fills_after(&self, kept: usize, min: usize) -> bool {
+        self.end >= kept && (self.start == 0 || self.buf.len() - self.end >= min)
+    }
+
     /// Nothing was ever buffered: no memory is held.
     pub(crate) fn is_unallocated(&self) -> bool {
         self.buf.is_empty()

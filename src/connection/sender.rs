@@ -3,6 +3,7 @@
 
 use std::io::IoSlice;
 
+use super::lent::Lent;
 use super::timers::Timer;
 use super::{Link, State};
 use crate::config::Config;
@@ -59,6 +60,14 @@ impl<F: FnMut(&[IoSlice<'_>]) -> usize> WriteNow for F {
 /// same name does.
 pub struct Sender<'a> {
     pub(super) through: Option<&'a mut dyn WriteNow>,
+    /// The bytes that the event beside this sender lends.
+    pub(super) lent: Option<Lent>,
+    /// A further whole frame is buffered after the event this sender came
+    /// with, so the adapter reads again (and writes what is queued) before
+    /// it waits for input: messages sent now wait in the queue, to leave
+    /// with the replies to the frames after it, instead of going to
+    /// `through` at once.
+    pub(super) hold: bool,
     pub(super) config: &'a Config,
     pub(super) link: &'a mut Link,
     pub(super) extension: &'a mut Option<Box<dyn Extension>>,
@@ -123,7 +132,14 @@ impl Sender<'_> {
         let fragment_size = self.config.fragment_size;
         let Some(extension) = self.extension.as_mut() else {
             let out = &mut self.link.out;
-            let written_through = self.through.as_deref_mut().is_some_and(|transport| {
+            let mut through = self.through.as_deref_mut().filter(|_| !self.hold);
+            let lent = self.lent.filter(|_| first && last);
+            if let Some(at) = lent.and_then(|lent| lent.locate(payload)) {
+                if out.write_lent(kind, payload, at, fragment_size, through.as_deref_mut()) {
+                    return Ok(());
+                }
+            }
+            let written_through = through.is_some_and(|transport| {
                 out.write_through(kind, payload, first, last, fragment_size, transport)
             });
             if !written_through {
@@ -170,7 +186,7 @@ impl Sender<'_> {
             // The extension writes new bytes anyway.
             return self.write_message(kind, &payload, true, true);
         }
-        let through = self.through.as_deref_mut();
+        let through = self.through.as_deref_mut().filter(|_| !self.hold);
         self.link
             .out
             .write_owned(kind, payload, self.config.fragment_size, through);
