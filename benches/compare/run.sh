@@ -139,6 +139,15 @@ done >"$RESULTS/load.txt" &
 load_pid=$!
 trap 'kill "$load_pid" 2>/dev/null || true' EXIT
 
+# The echo steps' bound grows with the work asked of them: every round
+# runs each server (at most 7) in every configuration for its warm-up and
+# measurement plus about 1.5 s to connect and drain, and 300 s more.
+count() { echo "$1" | tr ',' '\n' | grep -c .; }
+echo_bound() {
+    awk -v r="$ROUNDS" -v w="$WARMUP" -v s="$SECS" -v n="$(($(count "$CONNS") * $1))" \
+        'BEGIN { printf "%d", r * n * 7 * (w + s + 1.5) + 300 }'
+}
+
 started=$SECONDS
 for step in $STEPS; do
     step_started=$SECONDS
@@ -156,14 +165,14 @@ for step in $STEPS; do
             ;;
         echo)
             echo "== loopback echo ($ROUNDS rounds)" >&2
-            timeout 900 "${PIN_CLIENT[@]}" "$BIN/loadgen" echo \
+            timeout "$(echo_bound "$(count "$SIZES")")" "${PIN_CLIENT[@]}" "$BIN/loadgen" echo \
                 --rounds "$ROUNDS" --warmup "$WARMUP" --secs "$SECS" \
                 --conns "$CONNS" --sizes "$SIZES" --server-cpu "$SERVER_CPU" \
                 --server "$BIN/echo_server" --out "$RESULTS" "${variant_args[@]}"
             ;;
         echo-deflate)
             echo "== loopback echo with permessage-deflate ($ROUNDS rounds)" >&2
-            timeout 900 "${PIN_CLIENT[@]}" "$BIN/loadgen" echo --deflate \
+            timeout "$(echo_bound "$(count "$DEFLATE_SIZES")")" "${PIN_CLIENT[@]}" "$BIN/loadgen" echo --deflate \
                 --rounds "$ROUNDS" --warmup "$WARMUP" --secs "$SECS" \
                 --conns "$CONNS" --sizes "$DEFLATE_SIZES" --server-cpu "$SERVER_CPU" \
                 --server "$BIN/echo_server" --out "$RESULTS" --variants "$DEFLATE_VARIANTS"
