@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -167,23 +168,21 @@ async fn the_replies_to_a_burst_go_out_together() {
     assert!(writes <= 2, "{writes} writes for a burst of 64 replies");
 }
 
-#[tokio::test]
-async fn large_replies_to_a_burst_go_out_together_from_the_messages_themselves() {
-    // Eight 40 KiB messages: the replies are queued as they are, not
-    // copied, and leave in one vectored write with their headers.
-    let (mut server, mut client, writes) = server_over(4 << 20, true);
+/// Sends a burst of eight 40 KiB binary messages to a server that `echo`
+/// runs (and hands back), checks the eight replies, and returns how many
+/// writes the server made for them.
+async fn writes_for_eight_large_replies<F, Fut>(echo: F) -> usize
+where
+    F: FnOnce(WebSocket<CountingWrites>) -> Fut,
+    Fut: Future<Output = WebSocket<CountingWrites>> + Send + 'static,
+{
+    let (server, mut client, writes) = server_over(4 << 20, true);
     let payload = |i: usize| vec![i as u8; 40 << 10];
     let burst: Vec<u8> = (0..8)
         .flat_map(|i| client_frame(0x82, &payload(i)))
         .collect();
     client.write_all(&burst).await.unwrap();
-    let echo = tokio::spawn(async move {
-        for _ in 0..8 {
-            let message = server.read().await.unwrap().expect("a message");
-            server.send(message).await.unwrap();
-        }
-        server
-    });
+    let echo = tokio::spawn(echo(server));
     // Each reply is a 4-byte header and its payload.
     let mut wire = vec![0; 8 * (4 + (40 << 10))];
     tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut wire))
@@ -193,10 +192,24 @@ async fn large_replies_to_a_burst_go_out_together_from_the_messages_themselves()
     let replies: Vec<Vec<u8>> = frames(&wire).into_iter().map(|(_, p)| p).collect();
     assert_eq!(replies, (0..8).map(payload).collect::<Vec<_>>());
     let _server = echo.await.unwrap();
+    writes.load(Ordering::Relaxed)
+}
+
+#[tokio::test]
+async fn large_replies_to_a_burst_go_out_together_from_the_messages_themselves() {
+    // The replies are queued as they are, not copied, and leave in vectored
+    // writes with their headers.
+    let writes = writes_for_eight_large_replies(|mut server| async move {
+        for _ in 0..8 {
+            let message = server.read().await.unwrap().expect("a message");
+            server.send(message).await.unwrap();
+        }
+        server
+    })
+    .await;
     // The server reads up to 128 KiB at a time, three of these messages,
     // and the replies to each read's messages leave together: one write
     // per reply would be 8.
-    let writes = writes.load(Ordering::Relaxed);
     assert!(
         writes <= 4,
         "{writes} writes for a burst of 8 large replies"
@@ -209,13 +222,7 @@ async fn large_replies_from_read_with_go_out_together_from_the_receive_buffer() 
     // of a read's messages waits in the queue as a reference to the receive
     // buffer, and they leave together.
     use rfc6455::Event;
-    let (mut server, mut client, writes) = server_over(4 << 20, true);
-    let payload = |i: usize| vec![i as u8; 40 << 10];
-    let burst: Vec<u8> = (0..8)
-        .flat_map(|i| client_frame(0x82, &payload(i)))
-        .collect();
-    client.write_all(&burst).await.unwrap();
-    let echo = tokio::spawn(async move {
+    let writes = writes_for_eight_large_replies(|mut server| async move {
         for _ in 0..8 {
             server
                 .read_with(|event, sender| match event {
@@ -230,19 +237,9 @@ async fn large_replies_from_read_with_go_out_together_from_the_receive_buffer() 
         // What `read_with`'s sender queues waits for the next read, or this.
         server.flush().await.unwrap();
         server
-    });
-    let mut wire = vec![0; 8 * (4 + (40 << 10))];
-    tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut wire))
-        .await
-        .expect("the replies arrive within 5 s")
-        .unwrap();
-    let replies: Vec<Vec<u8>> = frames(&wire).into_iter().map(|(_, p)| p).collect();
-    assert_eq!(replies, (0..8).map(payload).collect::<Vec<_>>());
-    let _server = echo.await.unwrap();
-    // As with `read`: reads of up to 128 KiB take about three of these
-    // messages, and the replies to each read's messages leave together;
-    // one write per reply would be 8.
-    let writes = writes.load(Ordering::Relaxed);
+    })
+    .await;
+    // As with `read`: one write per reply would be 8.
     assert!(
         writes <= 4,
         "{writes} writes for a burst of 8 large replies"

@@ -569,7 +569,10 @@ impl Connection {
     /// keeps those bytes until they are written. Input handed in before
     /// then goes elsewhere in the buffer, or, where it would land on them,
     /// the reply takes a copy first; writing what is queued before reading
-    /// more, as the adapter's loop does, avoids that copy.
+    /// more, as the adapter's loop does, avoids that copy. Such a reply made
+    /// of a message assembled from several reads is queued as a reference to
+    /// that message's buffer, and takes the buffer itself (a move, no copy)
+    /// before the connection next uses it.
     #[must_use = "events must be handled; errors end the connection"]
     pub fn poll_event_with_sender(&mut self) -> Result<Option<(Event<'_>, Sender<'_>)>, Error> {
         self.poll_event_inner(None)
@@ -682,11 +685,7 @@ impl Connection {
     /// bytes (and possibly more) are returned.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<&[u8]> {
-        let buffers = ReadBuffers {
-            received: self.recv.raw(),
-            assembled: self.incoming.message(),
-        };
-        self.link.out.poll(buffers)
+        self.link.out.poll(read_buffers(&self.recv, &self.incoming))
     }
 
     /// The bytes to write next as pieces, in order, for a vectored write:
@@ -696,11 +695,9 @@ impl Connection {
     /// ([`Connection::send_owned`]). Mark what was written with
     /// [`Connection::advance_transmit`].
     pub fn poll_transmit_vectored<'a>(&'a mut self, pieces: &mut [IoSlice<'a>]) -> usize {
-        let buffers = ReadBuffers {
-            received: self.recv.raw(),
-            assembled: self.incoming.message(),
-        };
-        self.link.out.poll_vectored(pieces, buffers)
+        self.link
+            .out
+            .poll_vectored(pieces, read_buffers(&self.recv, &self.incoming))
     }
 
     /// Marks `n` bytes of [`Connection::poll_transmit`] (or of the pieces
@@ -857,5 +854,14 @@ fn truncate_at_char_boundary(text: &mut String, max: usize) {
             end -= 1;
         }
         text.truncate(end);
+    }
+}
+
+/// Where the write queue finds replies lent from the read buffers. A free
+/// function, not a method: the write queue beside these is borrowed mutably.
+fn read_buffers<'a>(recv: &'a RecvBuffer, incoming: &'a Incoming) -> ReadBuffers<'a> {
+    ReadBuffers {
+        received: recv.raw(),
+        assembled: incoming.message(),
     }
 }
