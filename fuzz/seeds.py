@@ -71,11 +71,17 @@ LIMITS = 0x36  # message limit 1 MiB, 256 fragments, high-water 0
 LIMITS_BIG = 0xF6  # the same with a 128 KiB high-water mark
 
 
+# Flags in the chunk plan's length byte: echo through the lent Sender,
+# write out at most 1000 bytes after each piece, piece lengths in KiB.
+LENT_ECHO, LAZY_WRITE, IN_KIB = 0x20, 0x40, 0x80
+
+
 def read_path(
-    name, flags, wire, plan=b"", sizes=SIZES, limits=LIMITS_BIG, app=0, time=0, extension=0
+    name, flags, wire, plan=b"", sizes=SIZES, limits=LIMITS_BIG, app=0, time=0, extension=0,
+    plan_flags=0,
 ):
     settings = bytes([flags, sizes, limits, app, time, 7, extension])
-    write("read_path", name, settings + bytes([len(plan)]) + plan + wire)
+    write("read_path", name, settings + bytes([plan_flags | len(plan)]) + plan + wire)
 
 
 SERVER, CLIENT = 0, 1
@@ -107,6 +113,38 @@ read_path(
     limits=LIMITS,
 )
 read_path("close-no-reply", CLIENT | 0x08, close_1000)
+# Large echoes queued as references to the read buffers (40 KiB each, over
+# the 32 KiB where replies stop being copied), written out 1000 bytes at a
+# time: three messages whole in the receive buffer (every piece of 1 KiB
+# but the last skips polling); the same with reads of 24 and 17 KiB, so
+# input arrives while replies wait in the receive buffer; and three
+# assembled from 1 KiB reads into the connection's buffer while earlier
+# replies still wait.
+large = [frame(0x2, bytes((i + n) % 256 for i in range(40 << 10)), key=KEY) for n in range(3)]
+read_path(
+    "lent-echo-whole-in-receive-buffer",
+    SERVER | 0x10,
+    b"".join(large) + frame(0x9, b"p", key=KEY),
+    plan=bytes([0x40 | 30]),
+    sizes=0x7F,
+    plan_flags=LENT_ECHO | LAZY_WRITE,
+)
+read_path(
+    "lent-echo-input-arrives-while-replies-wait",
+    SERVER | 0x10,
+    b"".join(large) + frame(0x9, b"p", key=KEY),
+    plan=bytes([0x40 | 17, 16]),
+    sizes=0x7F,
+    plan_flags=LENT_ECHO | LAZY_WRITE | IN_KIB,
+)
+read_path(
+    "lent-echo-assembled",
+    SERVER | 0x10,
+    b"".join(large),
+    plan=bytes([0x20 | 30]),
+    sizes=0x7F,
+    plan_flags=LENT_ECHO | LAZY_WRITE,
+)
 read_path(
     "local-close-then-reply",
     SERVER | 0x80 | 0x20,

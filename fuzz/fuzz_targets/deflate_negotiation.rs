@@ -75,7 +75,10 @@ fn check_server(server: &DeflateConfig, offers: &[rfc6455::handshake::ExtensionO
     let agreed = agreement.agreed();
     if let Some(bits) = asked.server_max_window_bits {
         assert!(agreed.server_max_window_bits <= bits);
-        assert_eq!(answered.server_max_window_bits, Some(agreed.server_max_window_bits));
+        assert_eq!(
+            answered.server_max_window_bits,
+            Some(agreed.server_max_window_bits)
+        );
     }
     assert!((9..=15).contains(&agreed.server_max_window_bits));
     if asked.client_max_window_bits == ClientMaxWindowBits::Absent {

@@ -25,7 +25,12 @@
 //! Input layout: seven bytes of settings (see [`Setup::new`]), a chunk plan
 //! (see the `rfc6455_fuzz` crate docs; descriptor bit 5 selects
 //! `receive_buffer` + `commit`, bit 6 skips polling events after the piece,
-//! bit 7 advances the clock), then the bytes the peer sent.
+//! bit 7 advances the clock; in the plan's length byte, bit 5 echoes whole
+//! messages through the event's lent `Sender` instead of `send`, bit 6
+//! writes out at most [`LAZY_WRITE`] bytes after each piece, so replies
+//! queued by reference to the read buffers wait while more input arrives,
+//! and bit 7 counts piece lengths in KiB, for large frames arriving whole),
+//! then the bytes the peer sent.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -38,7 +43,7 @@ use rfc6455::frame::{FrameHeader, OpCode};
 use rfc6455::{
     Config, Connection, Error, Event, Keepalive, MessageKind, ProtocolError, Role, State,
 };
-use rfc6455_fuzz::{pieces, split_plan};
+use rfc6455_fuzz::{pieces_in_units, split_plan};
 
 /// What the connection reported, owned; streamed chunks are joined into the
 /// message they form, so runs with different chunking compare equal.
@@ -57,6 +62,14 @@ struct Setup {
     config: Config,
     /// Send every received message back.
     echo: bool,
+    /// Echo whole messages from the borrowed event through the lent
+    /// `Sender` (`poll_event_with_sender`): large replies are queued as
+    /// references to the read buffers.
+    lent_echo: bool,
+    /// After each piece, write out at most [`LAZY_WRITE`] bytes.
+    lazy_write: bool,
+    /// Piece lengths are in this many bytes (1, or 1024).
+    piece_unit: usize,
     /// Call `Connection::close` after this many items.
     close_after: Option<usize>,
     /// Report the end of the stream after the last piece.
@@ -162,7 +175,9 @@ impl Setup {
     ///    bits 2-4 its window bits (9 + n, at most 15) both ways, 5
     ///    server_no_context_takeover, 6 client_no_context_takeover, 7
     ///    compress every message (threshold 0, else the default 32).
-    fn new(bytes: [u8; 7]) -> Setup {
+    /// `plan` is the chunk plan's length byte, whose top bits are flags
+    /// (see the target's docs).
+    fn new(bytes: [u8; 7], plan: u8) -> Setup {
         const FRAME: [usize; 8] = [0, 1, 125, 126, 1000, 0xFFFF, 0x1_0000, 1 << 20];
         const MESSAGE: [usize; 8] = [0, 1, 125, 126, 1000, 0x1_0000, 0x1_0001, 1 << 20];
         const FRAGMENTS: [usize; 8] = [0, 1, 2, 3, 4, 16, 256, 1 << 17];
@@ -191,6 +206,9 @@ impl Setup {
             },
             config,
             echo: bit(flags, 4),
+            lent_echo: bit(plan, 5),
+            lazy_write: bit(plan, 6),
+            piece_unit: if bit(plan, 7) { 1024 } else { 1 },
             close_after: bit(flags, 7).then_some(usize::from(app & 0x0F)),
             eof: bit(flags, 5),
             timers: bit(flags, 6),
@@ -280,9 +298,24 @@ impl App {
     /// Polls events until the connection needs more input.
     fn poll(&mut self, setup: &Setup, conn: &mut Connection) {
         loop {
-            let event = match conn.poll_event() {
+            let polled = if setup.echo && setup.lent_echo {
+                conn.poll_event_with_sender().map(|polled| {
+                    polled.map(|(event, mut sender)| {
+                        let echoed = match &event {
+                            Event::Text(text) => sender.send_text(text).is_ok(),
+                            Event::Binary(data) => sender.send_binary(data).is_ok(),
+                            _ => false,
+                        };
+                        (Owned::from(event), Some(echoed))
+                    })
+                })
+            } else {
+                conn.poll_event()
+                    .map(|event| event.map(|event| (Owned::from(event), None)))
+            };
+            let (event, lent_echoed) = match polled {
                 Ok(None) => return,
-                Ok(Some(event)) => Owned::from(event),
+                Ok(Some(polled)) => polled,
                 Err(error) => {
                     assert!(
                         self.error.is_none(),
@@ -301,17 +334,27 @@ impl App {
             };
             assert!(self.error.is_none(), "{event:?} after {:?}", self.error);
             assert!(!self.close_received, "{event:?} after the close frame");
-            self.on_event(setup, conn, event);
+            self.on_event(setup, conn, event, lent_echoed);
         }
     }
 
-    fn on_event(&mut self, setup: &Setup, conn: &mut Connection, event: Owned) {
+    /// `lent_echoed`: whether a whole message was already sent back
+    /// through the event's lent `Sender` (`None`: it was not tried).
+    fn on_event(
+        &mut self,
+        setup: &Setup,
+        conn: &mut Connection,
+        event: Owned,
+        lent_echoed: Option<bool>,
+    ) {
         let config = &setup.config;
         let item = match event {
             Owned::Message(kind, data) => {
                 assert!(!config.streaming, "a whole message while streaming");
                 assert!(data.len() <= config.max_message_size);
-                if setup.echo && conn.send(kind, &data).is_ok() {
+                let echoed =
+                    lent_echoed.unwrap_or_else(|| setup.echo && conn.send(kind, &data).is_ok());
+                if echoed {
                     self.echoed.push((kind, data.clone()));
                 }
                 Item::Message(kind, data)
@@ -430,7 +473,24 @@ impl App {
         }
         assert_eq!(conn.buffered_amount(), 0);
     }
+
+    /// Writes out at most `limit` bytes of what the connection has to
+    /// send, as a transport that takes little at a time would.
+    fn drain_some(&mut self, conn: &mut Connection, mut limit: usize) {
+        while limit > 0 {
+            let Some(bytes) = conn.poll_transmit() else {
+                return;
+            };
+            let n = bytes.len().min(limit);
+            self.wire.extend_from_slice(&bytes[..n]);
+            conn.advance_transmit(n);
+            limit -= n;
+        }
+    }
 }
+
+/// What a lazy transport takes after each piece ([`Setup::lazy_write`]).
+const LAZY_WRITE: usize = 1000;
 
 /// An event copied out of the connection's buffers.
 #[derive(Debug)]
@@ -499,7 +559,7 @@ fn run(setup: &Setup, plan: &[u8], wire: &[u8]) -> App {
         app.drain(&mut conn);
     }
     let mut left = wire.len();
-    for (piece, descriptor) in pieces(plan, wire) {
+    for (piece, descriptor) in pieces_in_units(plan, wire, setup.piece_unit) {
         left -= piece.len();
         if descriptor & 0x20 == 0 {
             conn.receive(piece);
@@ -510,8 +570,12 @@ fn run(setup: &Setup, plan: &[u8], wire: &[u8]) -> App {
             app.poll(setup, &mut conn);
         }
         // Drained before the clock moves, as an adapter whose transport
-        // takes everything would.
-        app.drain(&mut conn);
+        // takes everything would; or only in part.
+        if setup.lazy_write {
+            app.drain_some(&mut conn, LAZY_WRITE);
+        } else {
+            app.drain(&mut conn);
+        }
         if setup.timers && descriptor & 0x80 != 0 {
             tick(
                 setup,
@@ -669,7 +733,7 @@ fuzz_target!(|input: &[u8]| {
     let Some((settings, rest)) = input.split_first_chunk::<7>() else {
         return;
     };
-    let setup = Setup::new(*settings);
+    let setup = Setup::new(*settings, rest.first().copied().unwrap_or(0));
     let (plan, wire) = split_plan(rest);
 
     let app = run(&setup, plan, wire);

@@ -59,10 +59,17 @@ pub fn split_plan(input: &[u8]) -> (&[u8], &[u8]) {
 /// The pieces of `data` under `descriptors`, each with the descriptor that
 /// cut it (0 when there are none: the data comes whole, as one piece).
 pub fn pieces<'a>(descriptors: &'a [u8], data: &'a [u8]) -> Pieces<'a> {
+    pieces_in_units(descriptors, data, 1)
+}
+
+/// [`pieces`], with each length of [`PIECE_LENGTHS`] counted in `unit`
+/// bytes: 1024 gives the large reads a socket under load returns.
+pub fn pieces_in_units<'a>(descriptors: &'a [u8], data: &'a [u8], unit: usize) -> Pieces<'a> {
     Pieces {
         descriptors,
         data,
         next: 0,
+        unit,
     }
 }
 
@@ -72,6 +79,7 @@ pub struct Pieces<'a> {
     descriptors: &'a [u8],
     data: &'a [u8],
     next: usize,
+    unit: usize,
 }
 
 impl<'a> Iterator for Pieces<'a> {
@@ -87,7 +95,9 @@ impl<'a> Iterator for Pieces<'a> {
             self.descriptors[self.next % self.descriptors.len()]
         };
         self.next += 1;
-        let len = PIECE_LENGTHS[usize::from(descriptor & 0x1F)].min(self.data.len());
+        let len = PIECE_LENGTHS[usize::from(descriptor & 0x1F)]
+            .saturating_mul(self.unit)
+            .min(self.data.len());
         let (piece, rest) = self.data.split_at(len);
         self.data = rest;
         Some((piece, descriptor))
