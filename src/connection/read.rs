@@ -17,6 +17,8 @@
 //! Text is validated as it arrives in every case, so invalid UTF-8 fails the
 //! connection on the read that brought the bad byte.
 
+use std::ops::ControlFlow::{self, Break, Continue};
+
 use super::{Connection, State};
 use crate::error::{Error, ProtocolError};
 use crate::frame::{
@@ -286,11 +288,22 @@ impl Connection {
                         Err(error) => return Err(self.fail(error)),
                     };
                     let buffered = self.recv.len() - len;
-                    self.read = match self.start_frame(&header, buffered, take) {
+                    let state = match self.start_frame(&header, buffered, take) {
                         Ok(state) => state,
                         Err(error) => return Err(self.fail(error)),
                     };
+                    self.read = state;
                     self.recv.consume(len);
+                    if let ReadState::Stream {
+                        header,
+                        remaining,
+                        done,
+                    } = state
+                    {
+                        if let Break(result) = self.stream(header, remaining, done) {
+                            return result;
+                        }
+                    }
                 }
                 ReadState::Control(header) => {
                     let len = header.payload_len as usize;
@@ -329,74 +342,91 @@ impl Connection {
                     header,
                     remaining,
                     done,
-                } => {
-                    if remaining == 0 {
-                        // An empty frame, or one whose payload went straight
-                        // into the message buffer (`take_direct`).
-                        self.read = ReadState::Header;
-                        if header.fin {
-                            return self.finish_message().map(Some);
-                        }
-                        continue;
-                    }
-                    let n = remaining.min(self.recv.len() as u64) as usize;
-                    if n == 0 {
-                        return self.need_more();
-                    }
-                    if !self.incoming.decode && !self.config.streaming {
-                        // Assembled: unmasked while copied into the message
-                        // buffer, one pass, and validated like bytes read
-                        // straight into it. Room for the rest of the frame
-                        // is made at once, up to one read beyond what has
-                        // arrived, so a header's claim alone allocates no
-                        // more than a read would.
-                        let rest = remaining.min((n + self.config.read_buffer_size) as u64);
-                        self.adopt_spent();
-                        self.incoming.reserve(rest as usize);
-                        let checked =
-                            self.incoming
-                                .copy_unmasked(&self.recv.data()[..n], header.mask, done);
-                        self.recv.consume(n);
-                        self.take_direct(n, Some(checked));
-                        if let Some(error) = self.link.pending_error.take() {
-                            return Err(error);
-                        }
-                        continue;
-                    }
-                    // Decoded or streamed pieces are unmasked in place. Raw
-                    // text is validated here, in the unmasking pass; decoded
-                    // text after decoding, in `take_piece`.
-                    let raw_text =
-                        self.incoming.kind == Some(MessageKind::Text) && !self.incoming.decode;
-                    if unmask_piece(
-                        &mut self.recv.data_mut()[..n],
-                        header.mask,
-                        done,
-                        raw_text.then_some(&mut self.incoming.utf8),
-                    )
-                    .is_err()
-                    {
-                        return Err(self.fail(ProtocolError::InvalidUtf8));
-                    }
-                    let remaining = remaining - n as u64;
-                    let last = remaining == 0 && header.fin;
-                    self.read = if remaining == 0 {
-                        ReadState::Header
-                    } else {
-                        ReadState::Stream {
-                            header,
-                            remaining,
-                            done: done + n as u64,
-                        }
-                    };
-                    match self.take_piece(n, last) {
-                        Ok(Some(ready)) => return Ok(Some(ready)),
-                        Ok(None) if last => return self.finish_message().map(Some),
-                        Ok(None) => {}
-                        Err(error) => return Err(self.fail(error)),
-                    }
-                }
+                } => match self.stream(header, remaining, done) {
+                    Break(result) => return result,
+                    Continue(()) => {}
+                },
             }
+        }
+    }
+
+    /// One step of a frame whose payload is taken out of the receive buffer
+    /// as it comes ([`ReadState::Stream`]): `Break` with what `advance`
+    /// returns, or `Continue` to parse on. Called with the state's fields,
+    /// so a frame whose header was just parsed goes on with them as they
+    /// are, not read back from `self.read`: written and at once read back
+    /// in different widths, they cost a stalled load (a store-forwarding
+    /// failure) on every message.
+    #[inline(always)]
+    fn stream(
+        &mut self,
+        header: FrameHeader,
+        remaining: u64,
+        done: u64,
+    ) -> ControlFlow<Result<Option<Ready>, Error>> {
+        if remaining == 0 {
+            // An empty frame, or one whose payload went straight
+            // into the message buffer (`take_direct`).
+            self.read = ReadState::Header;
+            if header.fin {
+                return Break(self.finish_message().map(Some));
+            }
+            return Continue(());
+        }
+        let n = remaining.min(self.recv.len() as u64) as usize;
+        if n == 0 {
+            return Break(self.need_more());
+        }
+        if !self.incoming.decode && !self.config.streaming {
+            // Assembled: unmasked while copied into the message
+            // buffer, one pass, and validated like bytes read
+            // straight into it. Room for the rest of the frame
+            // is made at once, up to one read beyond what has
+            // arrived, so a header's claim alone allocates no
+            // more than a read would.
+            let rest = remaining.min((n + self.config.read_buffer_size) as u64);
+            self.adopt_spent();
+            self.incoming.reserve(rest as usize);
+            let checked = self
+                .incoming
+                .copy_unmasked(&self.recv.data()[..n], header.mask, done);
+            self.recv.consume(n);
+            self.take_direct(n, Some(checked));
+            if let Some(error) = self.link.pending_error.take() {
+                return Break(Err(error));
+            }
+            return Continue(());
+        }
+        // Decoded or streamed pieces are unmasked in place. Raw
+        // text is validated here, in the unmasking pass; decoded
+        // text after decoding, in `take_piece`.
+        let raw_text = self.incoming.kind == Some(MessageKind::Text) && !self.incoming.decode;
+        if unmask_piece(
+            &mut self.recv.data_mut()[..n],
+            header.mask,
+            done,
+            raw_text.then_some(&mut self.incoming.utf8),
+        )
+        .is_err()
+        {
+            return Break(Err(self.fail(ProtocolError::InvalidUtf8)));
+        }
+        let remaining = remaining - n as u64;
+        let last = remaining == 0 && header.fin;
+        self.read = if remaining == 0 {
+            ReadState::Header
+        } else {
+            ReadState::Stream {
+                header,
+                remaining,
+                done: done + n as u64,
+            }
+        };
+        match self.take_piece(n, last) {
+            Ok(Some(ready)) => Break(Ok(Some(ready))),
+            Ok(None) if last => Break(self.finish_message().map(Some)),
+            Ok(None) => Continue(()),
+            Err(error) => Break(Err(self.fail(error))),
         }
     }
 
@@ -679,7 +709,9 @@ impl Connection {
     }
 
     /// The final frame of an assembled message (or an empty final frame of
-    /// a streamed one) is in.
+    /// a streamed one) is in. Inlined: a `Ready` returned through memory
+    /// is copied in overlapping pieces and read back stalled.
+    #[inline(always)]
     fn finish_message(&mut self) -> Result<Ready, Error> {
         let kind = self.incoming.kind.unwrap_or(MessageKind::Binary);
         if self.config.streaming {
