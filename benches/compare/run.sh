@@ -32,13 +32,16 @@
 # machine.md also gets the load average and the time of every step. Every
 # load targets 127.0.0.1; each step is bounded in time and memory (the cold
 # step holds about twice its wire). The whole run takes about 13 minutes on
-# 2 cores (warm 0.5, cold 6, echo 3, echo-deflate 1.5, deflate 1.5); half
-# the cold step is its 16-byte rows, 12 million messages a pass.
+# 2 cores (warm 0.5, cold 6 with a 256 MiB wire and more with a larger
+# one, echo 3, echo-deflate 1.5, deflate 1.5); half the cold step is its
+# 16-byte rows, 12 million messages a pass of 256 MiB.
 #
 # Environment:
 #   SAMPLES      warm in-memory samples per library and payload (default 21)
 #   COLD_SAMPLES cold in-memory samples (default 7)
-#   COLD_MIB     cold wire size in MiB (default 256)
+#   COLD_MIB     cold wire size in MiB (default: twice the L3 cache the
+#                machine reports, at least 256 and at most 4096; the cold
+#                step's time grows with it, 6 minutes per 256 MiB)
 #   INMEM_KINDS  in-memory contents: binary,ascii,mixed,cjk,emoji; text for
 #                the four text mixes (default all)
 #   INMEM_SIZES  in-memory payload sizes in bytes (default
@@ -72,7 +75,21 @@ cd "$(dirname "$0")"
 
 SAMPLES=${SAMPLES:-21}
 COLD_SAMPLES=${COLD_SAMPLES:-7}
-COLD_MIB=${COLD_MIB:-256}
+# A wire that fits in the last-level cache is read back from it, not from
+# memory: the cold wire is at least twice the L3 (a 256 MiB wire was eight
+# times one machine's L3 and half another's).
+l3_mib() {
+    local size
+    size=$(cat /sys/devices/system/cpu/cpu0/cache/index3/size 2>/dev/null || true)
+    case $size in
+        *K) echo $((${size%K} / 1024)) ;;
+        *M) echo "${size%M}" ;;
+        *) echo 0 ;;
+    esac
+}
+cold_default=$((2 * $(l3_mib)))
+cold_default=$((cold_default < 256 ? 256 : cold_default > 4096 ? 4096 : cold_default))
+COLD_MIB=${COLD_MIB:-$cold_default}
 COLD_ONLY=${COLD_ONLY:-receive_buffer,read_with,fastwebsockets,tokio-websockets,tungstenite,memcpy}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-0.25}
@@ -118,6 +135,7 @@ ulimit -n "$want"
     echo "- rustc: $(rustc --version)"
     echo "- Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- Pinning: ${PIN_CLIENT[*]:-none} (servers on CPU ${SERVER_CPU:-any})"
+    echo "- Caches: L2 $(cat /sys/devices/system/cpu/cpu0/cache/index2/size 2>/dev/null || echo '?') per core, L3 $(l3_mib) MiB; cold wire $COLD_MIB MiB"
     echo
 } | tee "$RESULTS/machine.md"
 
@@ -160,7 +178,8 @@ for step in $STEPS; do
             ;;
         cold)
             echo "== in memory, cold ($COLD_SAMPLES samples, $COLD_MIB MiB wire)" >&2
-            timeout 1800 "${PIN_CLIENT[@]}" "$BIN/inmem" "${cold_args[@]}" |
+            # 30 minutes per 256 MiB of wire: five times what it takes.
+            timeout $((1800 * (COLD_MIB + 255) / 256)) "${PIN_CLIENT[@]}" "$BIN/inmem" "${cold_args[@]}" |
                 tee "$RESULTS/inmem-cold.md"
             ;;
         echo)
