@@ -365,8 +365,8 @@ impl Connection {
         done: u64,
     ) -> ControlFlow<Result<Option<Ready>, Error>> {
         if remaining == 0 {
-            // An empty frame, or one whose payload went straight
-            // into the message buffer (`take_direct`).
+            // An empty frame, or one whose payload went straight into the
+            // message buffer (`take_direct`).
             self.read = ReadState::Header;
             if header.fin {
                 return Break(self.finish_message().map(Some));
@@ -378,12 +378,11 @@ impl Connection {
             return Break(self.need_more());
         }
         if !self.incoming.decode && !self.config.streaming {
-            // Assembled: unmasked while copied into the message
-            // buffer, one pass, and validated like bytes read
-            // straight into it. Room for the rest of the frame
-            // is made at once, up to one read beyond what has
-            // arrived, so a header's claim alone allocates no
-            // more than a read would.
+            // Assembled: unmasked while copied into the message buffer, one
+            // pass, and validated like bytes read straight into it. Room
+            // for the rest of the frame is made at once, up to one read
+            // beyond what has arrived, so a header's claim alone allocates
+            // no more than a read would.
             let rest = remaining.min((n + self.config.read_buffer_size) as u64);
             self.adopt_spent();
             self.incoming.reserve(rest as usize);
@@ -397,9 +396,9 @@ impl Connection {
             }
             return Continue(());
         }
-        // Decoded or streamed pieces are unmasked in place. Raw
-        // text is validated here, in the unmasking pass; decoded
-        // text after decoding, in `take_piece`.
+        // Decoded or streamed pieces are unmasked in place. Raw text is
+        // validated here, in the unmasking pass; decoded text after
+        // decoding, in `take_piece`.
         let raw_text = self.incoming.kind == Some(MessageKind::Text) && !self.incoming.decode;
         if unmask_piece(
             &mut self.recv.data_mut()[..n],
