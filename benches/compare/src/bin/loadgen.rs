@@ -186,9 +186,9 @@ impl Server {
             .expect("VmRSS")
     }
 
-    /// User + system CPU time in seconds.
-    fn cpu_secs(&self) -> f64 {
-        cpu_secs_of(&format!("/proc/{}/stat", self.pid()))
+    /// CPU time so far, in user space and in the kernel.
+    fn cpu_times(&self) -> CpuTimes {
+        CpuTimes::of(&format!("/proc/{}/stat", self.pid()))
     }
 }
 
@@ -199,15 +199,46 @@ impl Drop for Server {
     }
 }
 
-fn cpu_secs_of(path: &str) -> f64 {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    // The fields after the command name, which is in parentheses.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
-        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
-    });
-    ticks / 100.0 // USER_HZ is 100 on Linux
+/// A process's CPU time in seconds, from `/proc/PID/stat`: what it ran
+/// in user space (its own code and its libraries'), and what the kernel ran
+/// for it (system calls, and the network stack's work done on its CPU).
+#[derive(Clone, Copy, Default)]
+struct CpuTimes {
+    user: f64,
+    system: f64,
+}
+
+impl CpuTimes {
+    fn of(path: &str) -> CpuTimes {
+        let stat = std::fs::read_to_string(path).unwrap_or_default();
+        // The fields after the command name, which is in parentheses.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime, in USER_HZ ticks (100 a second on Linux).
+        let seconds = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 100.0
+        };
+        CpuTimes {
+            user: seconds(11),
+            system: seconds(12),
+        }
+    }
+
+    fn total(self) -> f64 {
+        self.user + self.system
+    }
+
+    /// The time spent between `self` and `later`.
+    fn until(self, later: CpuTimes) -> CpuTimes {
+        CpuTimes {
+            user: later.user - self.user,
+            system: later.system - self.system,
+        }
+    }
 }
 
 /// The offer made with `--deflate`: the load generator compresses every
@@ -568,7 +599,10 @@ struct Sample {
     messages_per_sec: f64,
     /// Mean payload bytes of an echo (the compressed size with deflate).
     reply_bytes: f64,
+    /// The server's CPU time per second, both parts.
     server_cpu: f64,
+    /// The part of `server_cpu` spent in user space.
+    server_user: f64,
     loadgen_cpu: f64,
     errors: u64,
 }
@@ -653,10 +687,10 @@ async fn measure(
     }
     tokio::time::sleep(Duration::from_secs_f64(warmup)).await;
     let (c0, t0) = (shared.echoes.load(Ordering::Relaxed), Instant::now());
-    let (s0, l0) = (server.cpu_secs(), cpu_secs_of("/proc/self/stat"));
+    let (s0, l0) = (server.cpu_times(), CpuTimes::of("/proc/self/stat"));
     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
     let (c1, t1) = (shared.echoes.load(Ordering::Relaxed), Instant::now());
-    let (s1, l1) = (server.cpu_secs(), cpu_secs_of("/proc/self/stat"));
+    let (s1, l1) = (server.cpu_times(), CpuTimes::of("/proc/self/stat"));
     shared.stop.store(true, Ordering::Relaxed);
     let _ = stop_tx.send(true);
     let drain = futures_util::future::join_all(tasks.iter_mut());
@@ -675,8 +709,9 @@ async fn measure(
     Ok(Sample {
         messages_per_sec: (c1 - c0) as f64 / elapsed,
         reply_bytes: shared.reply_bytes.load(Ordering::Relaxed) as f64 / replies as f64,
-        server_cpu: (s1 - s0) / elapsed,
-        loadgen_cpu: (l1 - l0) / elapsed,
+        server_cpu: s0.until(s1).total() / elapsed,
+        server_user: s0.until(s1).user / elapsed,
+        loadgen_cpu: l0.until(l1).total() / elapsed,
         errors: shared.errors.load(Ordering::Relaxed),
     })
 }
@@ -694,12 +729,13 @@ fn echo(o: &Options) -> Result<(), BoxError> {
         .build()?;
     let servers: Vec<Server> = o.variants.iter().map(|v| Server::start(o, v)).collect();
     let mut samples = Samples::new();
-    // Server CPU microseconds per echoed message.
+    // Server CPU microseconds per echoed message, in all and in user space.
     let mut costs = Samples::new();
+    let mut user_costs = Samples::new();
     // Mean payload bytes of an echo.
     let mut reply_sizes = Samples::new();
     let mut raw = String::from(
-        "round,conns,payload,variant,messages_per_sec,server_cpu,loadgen_cpu,errors\n",
+        "round,conns,payload,variant,messages_per_sec,server_cpu,loadgen_cpu,errors,server_user\n",
     );
     let mut failures = 0;
     for round in 0..o.rounds {
@@ -711,24 +747,26 @@ fn echo(o: &Options) -> Result<(), BoxError> {
                     let server = &servers[(k + shift) % servers.len()];
                     let sample = runtime.block_on(measure(server, conns, size, o))?;
                     eprintln!(
-                        "round {} conns {conns:>3} payload {:>6} {:<22} {:>12} msg/s  server cpu {:.2} loadgen cpu {:.2}{}",
+                        "round {} conns {conns:>3} payload {:>6} {:<22} {:>12} msg/s  server cpu {:.2} (user {:.2}) loadgen cpu {:.2}{}",
                         round + 1,
                         size_label(size),
                         server.variant,
                         thousands(sample.messages_per_sec),
                         sample.server_cpu,
+                        sample.server_user,
                         sample.loadgen_cpu,
                         if sample.errors > 0 { format!("  ERRORS {}", sample.errors) } else { String::new() },
                     );
                     failures += sample.errors;
                     raw.push_str(&format!(
-                        "{},{conns},{size},{},{:.0},{:.3},{:.3},{}\n",
+                        "{},{conns},{size},{},{:.0},{:.3},{:.3},{},{:.3}\n",
                         round + 1,
                         server.variant,
                         sample.messages_per_sec,
                         sample.server_cpu,
                         sample.loadgen_cpu,
-                        sample.errors
+                        sample.errors,
+                        sample.server_user,
                     ));
                     samples
                         .entry((conns, size, server.variant.clone()))
@@ -739,10 +777,15 @@ fn echo(o: &Options) -> Result<(), BoxError> {
                         .or_default()
                         .push(sample.reply_bytes);
                     if sample.messages_per_sec > 0.0 {
+                        let per_message = 1e6 / sample.messages_per_sec;
                         costs
                             .entry((conns, size, server.variant.clone()))
                             .or_default()
-                            .push(sample.server_cpu / sample.messages_per_sec * 1e6);
+                            .push(sample.server_cpu * per_message);
+                        user_costs
+                            .entry((conns, size, server.variant.clone()))
+                            .or_default()
+                            .push(sample.server_user * per_message);
                     }
                 }
             }
@@ -768,7 +811,7 @@ fn echo(o: &Options) -> Result<(), BoxError> {
          tokio-websockets, tungstenite) in the same configuration.\n\n",
         o.rounds, o.secs, o.warmup
     );
-    table.push_str(&median_grid(o, &samples, |medians| {
+    table.push_str(&median_grid(o, &samples, |_, _, medians| {
         // The fastest peer; a cell gives its variant's rate over that one.
         let best_peer = peers(o, medians).fold(0.0, f64::max);
         medians
@@ -790,7 +833,7 @@ fn echo(o: &Options) -> Result<(), BoxError> {
          load generator, not the server, limits the rate.\n\n",
         o.rounds
     ));
-    table.push_str(&median_grid(o, &costs, |medians| {
+    table.push_str(&median_grid(o, &costs, |_, _, medians| {
         // `costs` holds CPU microseconds per message: the best peer is the
         // cheapest that measured anything.
         let best_peer = peers(o, medians)
@@ -801,6 +844,29 @@ fn echo(o: &Options) -> Result<(), BoxError> {
             .map(|m| format!("{} ({:.2}×)", thousands(1e6 / m), best_peer / m))
             .collect()
     }));
+    table.push_str(&format!(
+        "\n### Loopback echo: server CPU microseconds per echo, in all and in user space \
+         (median of {} rounds)\n\n\
+         Each cell: the server's CPU time per echoed message, then the part of \
+         it spent in user space (the library, the runtime and the allocator; \
+         the rest is the kernel's: system calls and, on loopback, the network \
+         stack's work on both ends of the bytes the server sends). The user \
+         part is what a library's own code decides; the kernel's part is \
+         mostly copying payload bytes in and out, the same for every \
+         library, and it bounds the ratios of the table above: a library \
+         whose user space cost nothing could not be cheaper than the kernel \
+         part. Read from /proc/PID/stat, which counts in hundredths of a \
+         second.\n\n",
+        o.rounds
+    ));
+    table.push_str(&median_grid(o, &costs, |conns, size, medians| {
+        let user = row_medians(o, &user_costs, conns, size);
+        medians
+            .iter()
+            .zip(user)
+            .map(|(all, user)| format!("{all:.2} (user {user:.2})"))
+            .collect()
+    }));
     if o.deflate {
         table.push_str(
             "\n### Loopback echo with permessage-deflate: mean bytes of payload per \
@@ -808,7 +874,7 @@ fn echo(o: &Options) -> Result<(), BoxError> {
              What each server's compression makes of a message of the size \
              in the row: fewer bytes is better compressed.\n\n",
         );
-        table.push_str(&median_grid(o, &reply_sizes, |medians| {
+        table.push_str(&median_grid(o, &reply_sizes, |_, _, medians| {
             medians.iter().map(|m| format!("{m:.0}")).collect()
         }));
     }
@@ -832,10 +898,29 @@ fn peers<'a>(o: &'a Options, medians: &'a [f64]) -> impl Iterator<Item = f64> + 
         .map(|(_, m)| *m)
 }
 
+/// The median of each variant's samples for one connection count and
+/// payload, in variant order.
+fn row_medians(o: &Options, samples: &Samples, conns: usize, size: usize) -> Vec<f64> {
+    o.variants
+        .iter()
+        .map(|v| {
+            let mut values = samples
+                .get(&(conns, size, v.clone()))
+                .cloned()
+                .unwrap_or_default();
+            median(&mut values)
+        })
+        .collect()
+}
+
 /// A markdown table with a row per connection count and payload and a
 /// column per variant: the median of each cell's samples, written by
-/// `cells` from the row's medians.
-fn median_grid(o: &Options, samples: &Samples, cells: impl Fn(&[f64]) -> Vec<String>) -> String {
+/// `cells` from the row's connection count, payload and medians.
+fn median_grid(
+    o: &Options,
+    samples: &Samples,
+    cells: impl Fn(usize, usize, &[f64]) -> Vec<String>,
+) -> String {
     let mut table = String::from("| connections | payload |");
     for v in &o.variants {
         table.push_str(&format!(" {v} |"));
@@ -847,19 +932,9 @@ fn median_grid(o: &Options, samples: &Samples, cells: impl Fn(&[f64]) -> Vec<Str
     table.push('\n');
     for &conns in &o.conns {
         for &size in &o.sizes {
-            let medians: Vec<f64> = o
-                .variants
-                .iter()
-                .map(|v| {
-                    let mut values = samples
-                        .get(&(conns, size, v.clone()))
-                        .cloned()
-                        .unwrap_or_default();
-                    median(&mut values)
-                })
-                .collect();
+            let medians = row_medians(o, samples, conns, size);
             table.push_str(&format!("| {conns} | {} |", size_label(size)));
-            for cell in cells(&medians) {
+            for cell in cells(conns, size, &medians) {
                 table.push_str(&format!(" {cell} |"));
             }
             table.push('\n');
