@@ -363,10 +363,14 @@ struct Inner<S> {
     /// The error that ended the connection, held until its close frame is
     /// written.
     failure: Option<crate::Error>,
-    /// The last read handed out an event while a further whole frame was
-    /// already buffered: the next `send` may leave its bytes queued for the
-    /// read after it, which writes them before it waits for input.
-    reply_may_wait: bool,
+    /// The last read handed out an event and no `send` followed it yet: a
+    /// `send` now leaves its bytes queued for the read after it, which
+    /// writes them before it waits for input, if a further whole frame is
+    /// already buffered ([`Connection::has_buffered_frame`]). That is
+    /// looked at when the reply is sent, not when the event is read, so a
+    /// message that gets no reply costs no parse of the next frame's
+    /// header.
+    read_since_send: bool,
     /// What the handshake agreed on, for [`WebSocket::negotiated`].
     negotiated: Negotiated,
 }
@@ -453,7 +457,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 };
                 match pull(&mut self.conn, &mut socket) {
                     Ok(Some(value)) => {
-                        self.reply_may_wait = self.conn.has_buffered_frame();
+                        self.read_since_send = true;
                         return Poll::Ready(Ok(Some(value)));
                     }
                     Ok(None) => {}
@@ -520,19 +524,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// without a copy and leaves with the rest in one vectored write;
     /// otherwise a large one goes straight to the socket, and what the
     /// socket does not take waits in the queue, still without a copy.
+    /// Answers whether the message waits for the next read
+    /// ([`Inner::read_since_send`]).
     fn poll_send(
         &mut self,
         cx: &mut Context<'_>,
         side: Side,
         message: &mut Option<Message>,
-    ) -> Poll<Result<(), Error>> {
+    ) -> Poll<Result<bool, Error>> {
         ready!(self.poll_ready(cx, side))?;
         let Some(message) = message.take() else {
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Ok(false));
         };
-        if self.reply_may_wait || self.conn.buffered_amount() > 0 {
+        let waits = self.read_since_send && self.conn.has_buffered_frame();
+        if waits || self.conn.buffered_amount() > 0 {
             self.queue(message)?;
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Ok(waits));
         }
         let mut socket = SocketNow {
             stream: &mut self.stream,
@@ -543,7 +550,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         self.conn
             .sender_write_through(&mut socket)
             .send_owned(message)?;
-        Poll::Ready(Ok(()))
+        Poll::Ready(Ok(false))
     }
 
     /// Back-pressure: ready to queue once the write buffer is below its
@@ -584,7 +591,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 write_wakers: [None, None],
                 shut_down: false,
                 failure: None,
-                reply_may_wait: false,
+                read_since_send: false,
                 negotiated: Negotiated::default(),
             },
         }
@@ -689,8 +696,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// queued message nor sends one twice.
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         let mut message = Some(message);
-        poll_fn(|cx| self.inner.poll_send(cx, Side::Write, &mut message)).await?;
-        if std::mem::take(&mut self.inner.reply_may_wait) {
+        let waits = poll_fn(|cx| self.inner.poll_send(cx, Side::Write, &mut message)).await?;
+        self.inner.read_since_send = false;
+        if waits {
             return Ok(());
         }
         self.flush().await

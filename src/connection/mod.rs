@@ -29,6 +29,7 @@ use outgoing::Outgoing;
 pub(crate) use outgoing::MAX_WRITE_PIECES;
 use read::{Incoming, ReadState, Ready, Take};
 use recv_buffer::RecvBuffer;
+use sender::Hold;
 pub use sender::{Sender, WriteNow};
 use timers::{Timer, Timers};
 
@@ -450,7 +451,7 @@ impl Connection {
         Sender {
             through: None,
             lent: None,
-            hold: false,
+            hold: Hold::Decided(false),
             config: &self.config,
             link: &mut self.link,
             extension: &mut self.extension,
@@ -637,7 +638,14 @@ impl Connection {
             }
             _ => None,
         };
-        let hold = through.is_some() && self.has_buffered_frame();
+        // Whether replies wait is decided when one is sent
+        // (`Hold::IfWholeFrame`): an event that gets no reply costs no
+        // look at the next frame's header.
+        let hold = if through.is_some() && self.header_next() {
+            Hold::IfWholeFrame(unparsed(&self.recv, self.consume))
+        } else {
+            Hold::Decided(false)
+        };
         let front = self.recv.data();
         let event = match ready {
             Ready::InPlace(MessageKind::Binary, len) => Event::Binary(&front[..len]),
@@ -749,16 +757,13 @@ impl Connection {
     /// ```
     #[must_use]
     pub fn has_buffered_frame(&self) -> bool {
-        if self.read != ReadState::Header || !self.is_reading() {
-            return false;
-        }
-        let unparsed = self.recv.data().get(self.consume..).unwrap_or_default();
-        match FrameHeader::parse(unparsed) {
-            Ok(Some((header, len))) => header.payload_len <= (unparsed.len() - len) as u64,
-            // A header the next poll rejects is something to work on too.
-            Ok(None) => false,
-            Err(_) => true,
-        }
+        self.header_next() && holds_whole_frame(unparsed(&self.recv, self.consume))
+    }
+
+    /// Frames are still read, and what comes next is a frame's header (no
+    /// frame is part-read).
+    fn header_next(&self) -> bool {
+        self.read == ReadState::Header && self.is_reading()
     }
 
     /// Takes the current time and returns the next deadline at which
@@ -781,6 +786,22 @@ impl Connection {
 
     fn is_reading(&self) -> bool {
         matches!(self.link.state, State::Open | State::ClosingLocal)
+    }
+}
+
+/// The received bytes after those the last event lent.
+fn unparsed(recv: &RecvBuffer, consume: usize) -> &[u8] {
+    recv.data().get(consume..).unwrap_or_default()
+}
+
+/// Whether `bytes` start with a whole frame: its header and all its
+/// payload. A header the next poll rejects counts as one too: it is
+/// something to work on without reading.
+fn holds_whole_frame(bytes: &[u8]) -> bool {
+    match FrameHeader::parse(bytes) {
+        Ok(Some((header, len))) => header.payload_len <= (bytes.len() - len) as u64,
+        Ok(None) => false,
+        Err(_) => true,
     }
 }
 

@@ -62,12 +62,10 @@ pub struct Sender<'a> {
     pub(super) through: Option<&'a mut dyn WriteNow>,
     /// The bytes that the event beside this sender lends.
     pub(super) lent: Option<Lent>,
-    /// A further whole frame is buffered after the event this sender came
-    /// with, so the adapter reads again (and writes what is queued) before
-    /// it waits for input: messages sent now wait in the queue, to leave
-    /// with the replies to the frames after it, instead of going to
+    /// Whether messages sent now wait in the queue, to leave with the
+    /// replies to the frames after the event, instead of going to
     /// `through` at once.
-    pub(super) hold: bool,
+    pub(super) hold: Hold<'a>,
     pub(super) config: &'a Config,
     pub(super) link: &'a mut Link,
     pub(super) extension: &'a mut Option<Box<dyn Extension>>,
@@ -84,7 +82,28 @@ impl std::fmt::Debug for Sender<'_> {
     }
 }
 
+/// Whether a [`Sender`]'s messages wait in the queue: they do while a
+/// further whole frame is buffered after the event the sender came with,
+/// as the adapter then reads again (and writes what is queued) before it
+/// waits for input. Looked at when the first message is sent, so that an
+/// event that gets no reply costs no parse of the next frame's header.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Hold<'a> {
+    Decided(bool),
+    /// Messages wait if these bytes, the ones received after the event,
+    /// start with a whole frame.
+    IfWholeFrame(&'a [u8]),
+}
+
 impl Sender<'_> {
+    /// Whether messages sent now wait in the queue ([`Hold`]).
+    fn holds(&mut self) -> bool {
+        if let Hold::IfWholeFrame(unparsed) = self.hold {
+            self.hold = Hold::Decided(super::holds_whole_frame(unparsed));
+        }
+        matches!(self.hold, Hold::Decided(true))
+    }
+
     /// Sends a text message; see [`Connection::send_text`](crate::Connection::send_text).
     pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
         self.send(MessageKind::Text, text.as_bytes())
@@ -131,8 +150,9 @@ impl Sender<'_> {
     ) -> Result<(), UsageError> {
         let fragment_size = self.config.fragment_size;
         let Some(extension) = self.extension.as_mut() else {
+            let hold = self.holds();
             let out = &mut self.link.out;
-            let mut through = self.through.as_deref_mut().filter(|_| !self.hold);
+            let mut through = self.through.as_deref_mut().filter(|_| !hold);
             let lent = self.lent.filter(|_| first && last);
             if let Some(at) = lent.and_then(|lent| lent.locate(payload)) {
                 if out.write_lent(kind, payload, at, fragment_size, through.as_deref_mut()) {
@@ -186,7 +206,8 @@ impl Sender<'_> {
             // The extension writes new bytes anyway.
             return self.write_message(kind, &payload, true, true);
         }
-        let through = self.through.as_deref_mut().filter(|_| !self.hold);
+        let hold = self.holds();
+        let through = self.through.as_deref_mut().filter(|_| !hold);
         self.link
             .out
             .write_owned(kind, payload, self.config.fragment_size, through);
