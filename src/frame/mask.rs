@@ -66,9 +66,21 @@ fn apply_mask_wide(buf: &mut [u8], key: [u8; 4]) {
 /// [`apply_mask`] for text: also tells whether the unmasked bytes are all
 /// ASCII, which the UTF-8 validator then need not look at. The test rides
 /// along the masking loop (an OR per word), so ASCII text costs one pass.
+#[inline]
 pub(crate) fn unmask_text(buf: &mut [u8], key: [u8; 4]) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if buf.len() >= WIDE_MIN && wide::available() {
+    if buf.len() >= WIDE_MIN {
+        return unmask_text_wide(buf, key);
+    }
+    mask_blocks::<32, true>(buf, key)
+}
+
+/// [`unmask_text`] of [`WIDE_MIN`] bytes or more, out of line as
+/// [`apply_mask_wide`] is.
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+fn unmask_text_wide(buf: &mut [u8], key: [u8; 4]) -> bool {
+    if wide::available() {
         return wide::unmask_text(buf, key);
     }
     mask_blocks::<32, true>(buf, key)
