@@ -14,7 +14,9 @@
 # 4. Loopback echo (src/bin/loadgen.rs echo): each library's echo server
 #    (src/bin/echo_server.rs, tokio current-thread runtime) pinned to CPU 0,
 #    one load generator pinned to CPU 1; 1, 16 and 256 connections; 32 B,
-#    1 KiB and 64 KiB payloads; several rounds, libraries interleaved.
+#    1 KiB and 64 KiB payloads; several rounds, libraries interleaved;
+#    messages per second, per server CPU-second, and the server's CPU
+#    time per echo split into user space and kernel.
 # 5. Idle memory (src/bin/loadgen.rs memory): VmRSS of each echo server
 #    holding 10,000 idle connections after the handshake.
 # 6. Loopback echo with permessage-deflate (loadgen echo --deflate): the

@@ -18,6 +18,13 @@
 //! messages. A copy is left unaligned: its destination is most often a
 //! fresh allocation, where the split costs short messages more than it
 //! saves long ones.
+//!
+//! There is no AVX-512 build. One was measured: written as 64 bytes a
+//! block (as eight words the compiler vectorises across blocks instead,
+//! into gathers and scatters three to six times slower), it masked 16 KiB
+//! in the first-level cache 23% faster, but changed the in-memory read
+//! paths by 1% at most, where the bytes come from the second level, and
+//! was 4-8% slower at 64 KiB and 1 MiB in `benches/core.rs`.
 
 use std::mem::MaybeUninit;
 

@@ -17,8 +17,11 @@
 //! each (a new batch is written as echoes come back), count echoes for
 //! `--secs` after `--warmup`, then drain and reset the connections. Each
 //! echo is checked (binary opcode, FIN, unmasked, the length sent) and the
-//! first one on every connection byte for byte. Prints the medians as a
-//! markdown table, and writes the raw samples as CSV.
+//! first one on every connection byte for byte. Prints the medians as
+//! markdown tables (messages per second, per server CPU-second, and the
+//! server's CPU time per echo with its user-space part, which tells a
+//! library's own cost from the kernel's), and writes the raw samples as
+//! CSV.
 //!
 //! With `--deflate` the load generator offers permessage-deflate and sends
 //! JSON-like text messages, each compressed on its own (as with
