@@ -205,7 +205,7 @@ impl Drop for Server {
 /// A process's CPU time in seconds, from `/proc/PID/stat`: what it ran
 /// in user space (its own code and its libraries'), and what the kernel ran
 /// for it (system calls, and the network stack's work done on its CPU).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct CpuTimes {
     user: f64,
     system: f64,
@@ -708,12 +708,13 @@ async fn measure(
         task.abort();
     }
     let elapsed = (t1 - t0).as_secs_f64();
+    let server_time = s0.until(s1);
     let replies = shared.replies.load(Ordering::Relaxed).max(1);
     Ok(Sample {
         messages_per_sec: (c1 - c0) as f64 / elapsed,
         reply_bytes: shared.reply_bytes.load(Ordering::Relaxed) as f64 / replies as f64,
-        server_cpu: s0.until(s1).total() / elapsed,
-        server_user: s0.until(s1).user / elapsed,
+        server_cpu: server_time.total() / elapsed,
+        server_user: server_time.user / elapsed,
         loadgen_cpu: l0.until(l1).total() / elapsed,
         errors: shared.errors.load(Ordering::Relaxed),
     })
