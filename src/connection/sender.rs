@@ -89,6 +89,7 @@ impl std::fmt::Debug for Sender<'_> {
 /// event that gets no reply costs no parse of the next frame's header.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Hold<'a> {
+    /// Known: messages wait, or go out at once.
     Decided(bool),
     /// Messages wait if these bytes, the ones received after the event,
     /// start with a whole frame.
