@@ -24,7 +24,7 @@
 //! into gathers and scatters three to six times slower), it masked 16 KiB
 //! in the first-level cache 23% faster, but changed the in-memory read
 //! paths by 1% at most, where the bytes come from the second level, and
-//! was 4-8% slower at 64 KiB and 1 MiB in `benches/core.rs`.
+//! was 3-10% slower at 64 KiB and 1 MiB in `benches/core.rs`.
 
 use std::mem::MaybeUninit;
 
