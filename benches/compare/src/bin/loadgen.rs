@@ -855,11 +855,12 @@ fn echo(o: &Options) -> Result<(), BoxError> {
          it spent in user space (the library, the runtime and the allocator; \
          the rest is the kernel's: system calls and, on loopback, the network \
          stack's work on both ends of the bytes the server sends). The user \
-         part is what a library's own code decides; the kernel's part is \
-         mostly copying payload bytes in and out, the same for every \
-         library, and it bounds the ratios of the table above: a library \
-         whose user space cost nothing could not be cheaper than the kernel \
-         part. Read from /proc/PID/stat, which counts in hundredths of a \
+         part is what a library's own code costs; the kernel's part is \
+         mostly the copying of payload bytes in and out, and otherwise \
+         depends on how many system calls and wake-ups the library's reads \
+         and writes take. A library whose user space cost nothing would \
+         still cost its kernel part, which bounds its ratio in the table \
+         above. Read from /proc/PID/stat, which counts in hundredths of a \
          second.\n\n",
         o.rounds
     ));
