@@ -50,21 +50,7 @@ const WIDE_MIN: usize = 128;
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
     #[cfg(target_arch = "x86_64")]
     if buf.len() >= WIDE_MIN {
-        apply_mask_wide(buf, key);
-        return;
-    }
-    mask_blocks::<32, false>(buf, key);
-}
-
-/// [`apply_mask`] of [`WIDE_MIN`] bytes or more, kept out of line so that
-/// the short case (control frames, small messages) inlines into its callers
-/// without the wide loops: 3-4% off the in-memory read path of 16-byte and
-/// 125-byte binary messages.
-#[cfg(target_arch = "x86_64")]
-#[inline(never)]
-fn apply_mask_wide(buf: &mut [u8], key: [u8; 4]) {
-    if wide::available() {
-        wide::apply_mask(buf, key);
+        mask_wide::<false>(buf, key);
         return;
     }
     mask_blocks::<32, false>(buf, key);
@@ -77,20 +63,23 @@ fn apply_mask_wide(buf: &mut [u8], key: [u8; 4]) {
 pub(crate) fn unmask_text(buf: &mut [u8], key: [u8; 4]) -> bool {
     #[cfg(target_arch = "x86_64")]
     if buf.len() >= WIDE_MIN {
-        return unmask_text_wide(buf, key);
+        return mask_wide::<true>(buf, key);
     }
     mask_blocks::<32, true>(buf, key)
 }
 
-/// [`unmask_text`] of [`WIDE_MIN`] bytes or more, out of line as
-/// [`apply_mask_wide`] is.
+/// [`apply_mask`] and [`unmask_text`] of [`WIDE_MIN`] bytes or more, kept
+/// out of line so that the short case (control frames, small messages)
+/// inlines into its callers without the wide loops: 3-4% off the
+/// in-memory read path of 16-byte and 125-byte binary messages. With
+/// `ASCII`, returns whether the result is all ASCII.
 #[cfg(target_arch = "x86_64")]
 #[inline(never)]
-fn unmask_text_wide(buf: &mut [u8], key: [u8; 4]) -> bool {
+fn mask_wide<const ASCII: bool>(buf: &mut [u8], key: [u8; 4]) -> bool {
     if wide::available() {
-        return wide::unmask_text(buf, key);
+        return wide::mask::<ASCII>(buf, key);
     }
-    mask_blocks::<32, true>(buf, key)
+    mask_blocks::<32, ASCII>(buf, key)
 }
 
 /// The high bit of every byte of a word: set in a byte that is not ASCII.
@@ -166,28 +155,17 @@ mod wide {
         std::arch::is_x86_feature_detected!("avx2")
     }
 
-    // SAFETY (for the four calls below): calling a `target_feature`
+    // SAFETY (for the calls below): calling a `target_feature`
     // function is sound exactly when the CPU has the feature, and each of
     // these is called only after `available()` said it has (checked again
     // in debug builds). The functions themselves are safe code.
 
-    /// [`super::apply_mask`] with AVX2. The caller checked [`available`].
-    #[inline]
-    pub(super) fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
-        mask::<false>(buf, key);
-    }
-
-    /// [`super::unmask_text`] with AVX2. The caller checked [`available`].
-    #[inline]
-    pub(super) fn unmask_text(buf: &mut [u8], key: [u8; 4]) -> bool {
-        mask::<true>(buf, key)
-    }
-
     /// Masks the bytes before the first 64-byte boundary with the portable
     /// loop, and the rest, whose wide stores then never straddle two cache
-    /// lines, with AVX2.
+    /// lines, with AVX2. With `ASCII`, returns whether the result is all
+    /// ASCII. The caller checked [`available`].
     #[inline]
-    fn mask<const ASCII: bool>(buf: &mut [u8], key: [u8; 4]) -> bool {
+    pub(super) fn mask<const ASCII: bool>(buf: &mut [u8], key: [u8; 4]) -> bool {
         debug_assert!(available());
         let head = buf.as_ptr().align_offset(64).min(buf.len());
         let (head, rest) = buf.split_at_mut(head);
