@@ -2,7 +2,8 @@
 //! allocator counts the allocations a thread makes while it reads and
 //! writes messages, in the core and through the tokio adapter's
 //! `read_with` (whose `read` returns owned messages, one allocation each,
-//! except where a large message takes the buffer of a reply already sent).
+//! except where a message of 128 KiB or more takes the buffer of a reply
+//! already sent).
 
 mod common;
 
@@ -225,31 +226,55 @@ fn tokio_read_returns_owned_messages_and_allocates_for_each() {
     });
 }
 
+/// Allocations per message, once warm, of a `read()`/`send()` echo of
+/// `count` messages of `size` bytes through the tokio adapter.
+fn allocations_per_read_then_send(size: usize, count: usize) -> usize {
+    let mut ws = tokio_server(size, count);
+    let allocated = current_thread().block_on(async {
+        let mut echo = async || {
+            let message = ws.read().await.unwrap().expect("a message");
+            ws.send(message).await.unwrap();
+        };
+        for _ in 0..2 * count {
+            echo().await;
+        }
+        let before = allocations();
+        for _ in 0..count {
+            echo().await;
+        }
+        allocations() - before
+    });
+    let written = ws.get_ref().written;
+    assert!(written >= 3 * count * size, "{written} bytes written");
+    assert_eq!(
+        allocated % count,
+        0,
+        "{size}-byte messages: {allocated} allocations for {count} messages"
+    );
+    allocated / count
+}
+
 #[test]
-fn tokio_read_then_send_of_large_messages_allocates_nothing_per_message_once_warm() {
+fn tokio_read_then_send_of_messages_past_the_mapping_threshold_allocates_nothing_once_warm() {
     // Each message is read into the buffer of a reply already written.
-    for size in [32 << 10, 64 << 10, 256 << 10] {
-        let count = 200;
-        let mut ws = tokio_server(size, count);
-        current_thread().block_on(async {
-            let mut echo = async || {
-                let message = ws.read().await.unwrap().expect("a message");
-                ws.send(message).await.unwrap();
-            };
-            for _ in 0..2 * count {
-                echo().await;
-            }
-            let before = allocations();
-            for _ in 0..count {
-                echo().await;
-            }
-            assert_eq!(
-                allocations() - before,
-                0,
-                "{size}-byte messages allocated in the steady state"
-            );
-        });
-        let written = ws.get_ref().written;
-        assert!(written >= 3 * count * size, "{written} bytes written");
+    for size in [128 << 10, 256 << 10, 512 << 10] {
+        assert_eq!(
+            allocations_per_read_then_send(size, 100),
+            0,
+            "{size}-byte messages allocated in the steady state"
+        );
+    }
+}
+
+#[test]
+fn tokio_read_then_send_of_large_messages_below_the_threshold_allocates_only_the_message() {
+    // Each message gets a buffer from the allocator, which has the reply
+    // just written to hand back; nothing else is allocated.
+    for size in [32 << 10, 64 << 10, (128 << 10) - 1] {
+        assert_eq!(
+            allocations_per_read_then_send(size, 200),
+            1,
+            "{size}-byte messages"
+        );
     }
 }

@@ -388,14 +388,16 @@ impl Connection {
     /// ([`Connection::poll_transmit_vectored`]). Small, fragmented and
     /// compressed messages are copied as usual.
     ///
-    /// Once such a payload is written, the connection may keep its buffer
-    /// to receive a later message into: one for each message of at least
-    /// 32 KiB that [`Connection::poll_message`] handed out, at most two
-    /// buffers and 1 MiB, and only for a message that fits it (not more
-    /// than twice its size). A server that answers large messages with
-    /// large messages then allocates nothing per message, and receives
-    /// into memory still in the cache; a connection that only sends keeps
-    /// nothing.
+    /// Once such a payload of at least 128 KiB (where glibc starts to map
+    /// fresh pages for each allocation) is written, the connection may
+    /// keep its buffer to receive a later message into: one for each
+    /// message of at least 128 KiB that [`Connection::poll_message`]
+    /// handed out, at most two buffers and 1 MiB, and only for a message
+    /// that fits it (not more than twice its size). A server that answers
+    /// such messages with such messages then allocates nothing per
+    /// message; a connection that only sends keeps nothing. Smaller
+    /// payloads go back to the allocator, which hands the chunk freed last
+    /// to the next allocation, still in the cache.
     ///
     /// ```
     /// use std::io::IoSlice;
