@@ -17,15 +17,18 @@
 //! for that connection's next message: with 256 connections, 255 others
 //! have been served in between, and the copy into the kept buffer wrote
 //! to memory no longer cached. 64 KiB echoes with 256 connections got
-//! 7.5% more done per server CPU-second with the allocator's buffers
-//! (about 1 µs less user time per echo), 6% more with 16, and the same
-//! with one (`benches/compare`, interleaved rounds).
+//! 7.5% and 17% more done per server CPU-second with the allocator's
+//! buffers in two measurements (about 1 µs less user time per echo);
+//! with 16 connections -1% and +6%, with one the same within noise
+//! (`benches/compare`, interleaved rounds). Buffers kept for every large
+//! message had been measured 5-6% ahead on another machine, with 16 and
+//! 256 connections; this one's, with a 2 MiB second-level cache per
+//! core, is the one the benchmarks in the README come from.
 
 use super::outgoing::SPLICE_MIN;
 
-/// At most this many buffers are kept: the replies to one read's messages
-/// leave together in one vectored write, and a read may end in a second
-/// large message after the first.
+/// At most this many buffers are kept: one for the next message while
+/// the reply to the one before may still wait in the write queue.
 const MAX_KEPT: usize = 2;
 
 /// At most this many bytes of capacity are kept in all: the bound on the
