@@ -168,6 +168,26 @@ fn current_thread() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
+/// The allocations `count` calls of `step` make on a [`tokio_server`] of
+/// `count` messages, in its third pass over them: the first two warm the
+/// buffers up.
+fn steady_state_allocations(
+    ws: &mut rfc6455::tokio::WebSocket<MemoryStream>,
+    count: usize,
+    mut step: impl AsyncFnMut(&mut rfc6455::tokio::WebSocket<MemoryStream>),
+) -> usize {
+    current_thread().block_on(async {
+        for _ in 0..2 * count {
+            step(ws).await;
+        }
+        let before = allocations();
+        for _ in 0..count {
+            step(ws).await;
+        }
+        allocations() - before
+    })
+}
+
 /// Echoes one message through the lent sender, straight from the receive
 /// buffer; the reply is written by the reads that follow.
 async fn echo(ws: &mut rfc6455::tokio::WebSocket<MemoryStream>) {
@@ -188,20 +208,11 @@ fn tokio_read_with_and_its_sender_allocate_nothing_per_message() {
         // receive buffer's working size) and the largest batch of replies.
         let count = 2000.max((512 << 10) / (size + 6));
         let mut ws = tokio_server(size, count);
-        current_thread().block_on(async {
-            for _ in 0..2 * count {
-                echo(&mut ws).await;
-            }
-            let before = allocations();
-            for _ in 0..count {
-                echo(&mut ws).await;
-            }
-            assert_eq!(
-                allocations() - before,
-                0,
-                "{size}-byte messages allocated in the steady state"
-            );
-        });
+        assert_eq!(
+            steady_state_allocations(&mut ws, count, echo),
+            0,
+            "{size}-byte messages allocated in the steady state"
+        );
         // The replies were written, batch by batch, before each read that
         // waited for more input: all those of the first two passes.
         let written = ws.get_ref().written;
@@ -213,36 +224,20 @@ fn tokio_read_with_and_its_sender_allocate_nothing_per_message() {
 fn tokio_read_returns_owned_messages_and_allocates_for_each() {
     let count = 2000;
     let mut ws = tokio_server(125, count);
-    current_thread().block_on(async {
-        for _ in 0..2 * count {
-            ws.read().await.unwrap().expect("a message");
-        }
-        let before = allocations();
-        for _ in 0..count {
-            ws.read().await.unwrap().expect("a message");
-        }
-        // One allocation per message: the owned copy `read` returns.
-        assert_eq!(allocations() - before, count);
+    let allocated = steady_state_allocations(&mut ws, count, async |ws| {
+        ws.read().await.unwrap().expect("a message");
     });
+    // One allocation per message: the owned copy `read` returns.
+    assert_eq!(allocated, count);
 }
 
 /// Allocations per message, once warm, of a `read()`/`send()` echo of
 /// `count` messages of `size` bytes through the tokio adapter.
 fn allocations_per_read_then_send(size: usize, count: usize) -> usize {
     let mut ws = tokio_server(size, count);
-    let allocated = current_thread().block_on(async {
-        let mut echo = async || {
-            let message = ws.read().await.unwrap().expect("a message");
-            ws.send(message).await.unwrap();
-        };
-        for _ in 0..2 * count {
-            echo().await;
-        }
-        let before = allocations();
-        for _ in 0..count {
-            echo().await;
-        }
-        allocations() - before
+    let allocated = steady_state_allocations(&mut ws, count, async |ws| {
+        let message = ws.read().await.unwrap().expect("a message");
+        ws.send(message).await.unwrap();
     });
     let written = ws.get_ref().written;
     assert!(written >= 3 * count * size, "{written} bytes written");
