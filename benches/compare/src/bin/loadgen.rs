@@ -775,28 +775,15 @@ fn echo(o: &Options) -> Result<(), BoxError> {
                         sample.errors,
                         sample.server_user,
                     ));
-                    samples
-                        .entry((conns, size, server.variant.clone()))
-                        .or_default()
-                        .push(sample.messages_per_sec);
-                    reply_sizes
-                        .entry((conns, size, server.variant.clone()))
-                        .or_default()
-                        .push(sample.reply_bytes);
+                    let key = (conns, size, server.variant.clone());
+                    record(&mut samples, &key, sample.messages_per_sec);
+                    record(&mut reply_sizes, &key, sample.reply_bytes);
                     if sample.messages_per_sec > 0.0 {
                         let per_message = 1e6 / sample.messages_per_sec;
-                        costs
-                            .entry((conns, size, server.variant.clone()))
-                            .or_default()
-                            .push(sample.server_cpu * per_message);
-                        user_costs
-                            .entry((conns, size, server.variant.clone()))
-                            .or_default()
-                            .push(sample.server_user * per_message);
-                        total_costs
-                            .entry((conns, size, server.variant.clone()))
-                            .or_default()
-                            .push((sample.server_cpu + sample.loadgen_cpu) * per_message);
+                        record(&mut costs, &key, sample.server_cpu * per_message);
+                        record(&mut user_costs, &key, sample.server_user * per_message);
+                        let both = sample.server_cpu + sample.loadgen_cpu;
+                        record(&mut total_costs, &key, both * per_message);
                     }
                 }
             }
@@ -916,6 +903,11 @@ fn echo(o: &Options) -> Result<(), BoxError> {
 
 /// Samples of one echo measurement: (connections, payload size, variant).
 type Samples = BTreeMap<(usize, usize, String), Vec<f64>>;
+
+/// Adds `value` to the samples of the configuration `key`.
+fn record(samples: &mut Samples, key: &(usize, usize, String), value: f64) {
+    samples.entry(key.clone()).or_default().push(value);
+}
 
 /// The medians of the peer variants (not rfc6455's own), in variant order.
 fn peers<'a>(o: &'a Options, medians: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
