@@ -39,6 +39,10 @@ pub struct Config {
     /// assembled in a message buffer as they arrive, and frames larger
     /// than this are read straight into it. Default 128 KiB: two 64 KiB
     /// frames per read, so a stream of them is mostly delivered in place.
+    /// Through the async adapter a connection waiting for input holds no
+    /// receive buffer: an emptied one goes to the next connection on the
+    /// same thread that reads
+    /// ([`Connection::release_receive_buffer`](crate::Connection::release_receive_buffer)).
     pub read_buffer_size: usize,
     /// Split outgoing messages into frames of at most this many payload
     /// bytes. Default `None`: one frame per message.

@@ -504,7 +504,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 continue;
             }
             let mut buf = ReadBuf::new(self.conn.receive_buffer());
-            ready!(Pin::new(&mut self.stream).poll_read(cx, &mut buf))?;
+            if Pin::new(&mut self.stream)
+                .poll_read(cx, &mut buf)?
+                .is_pending()
+            {
+                // Nothing to read: the buffer, if empty, goes to whichever
+                // connection on this thread reads next, still cached.
+                self.conn.release_receive_buffer();
+                return Poll::Pending;
+            }
             match buf.filled().len() {
                 0 => self.conn.receive_eof(),
                 n => self.conn.commit(n),

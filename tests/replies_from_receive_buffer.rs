@@ -209,6 +209,52 @@ fn a_lone_reply_is_still_written_through_at_once() {
     assert_eq!(data_frames(&wire), [(OpCode::Binary, first)]);
 }
 
+/// Another connection on this thread reads: it takes whatever receive
+/// buffer the pool holds and writes over all of it, committing nothing.
+fn scribble_over_the_pool() {
+    let mut other = server(Config::default());
+    other.receive_buffer().fill(0xEE);
+    other.release_receive_buffer();
+}
+
+#[test]
+fn a_reply_queued_from_the_receive_buffer_keeps_it_out_of_the_pool() {
+    let first = payload(10, 40 << 10);
+    let mut conn = server(Config::default());
+    conn.receive(&client_frame(0x82, &first));
+    assert_eq!(echo_with_sender(&mut conn), 1);
+    // Every byte received was parsed, but the reply still needs them.
+    conn.release_receive_buffer();
+    scribble_over_the_pool();
+    let mut wire = transmit_at_most(&mut conn, 1000);
+    conn.release_receive_buffer();
+    scribble_over_the_pool();
+    wire.extend(transmit_at_most(&mut conn, usize::MAX));
+    assert_eq!(data_frames(&wire), [(OpCode::Binary, first)]);
+}
+
+#[test]
+fn an_emptied_receive_buffer_goes_to_the_next_connection_that_reads() {
+    let first = payload(11, 40 << 10);
+    let mut conn = server(Config::default());
+    conn.receive(&client_frame(0x82, &first));
+    let memory = match conn.poll_event().unwrap() {
+        // The frame's 8-byte header is at the buffer's start.
+        Some(Event::Binary(data)) => data.as_ptr().wrapping_sub(8),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(conn.poll_event(), Ok(None));
+    conn.release_receive_buffer();
+    let mut other = server(Config::default());
+    assert_eq!(other.receive_buffer().as_ptr(), memory);
+    // Both connections go on as before.
+    let second = payload(12, 1000);
+    for conn in [&mut conn, &mut other] {
+        conn.receive(&client_frame(0x82, &second));
+        assert_eq!(conn.poll_event(), Ok(Some(Event::Binary(&second[..]))));
+    }
+}
+
 /// One frame of a generated conversation: its size and opcode (pings
 /// leave partial frames of up to 131 bytes behind in the receive buffer).
 fn frame_strategy() -> impl Strategy<Value = (usize, OpCode)> {
@@ -235,14 +281,16 @@ proptest! {
     })]
 
     /// However the input is cut, read (copied in or read into the buffer)
-    /// and interleaved with partial writes, every reply goes out whole and
-    /// in order: bytes a queued reply still needs are never overwritten.
+    /// and interleaved with partial writes and with the receive buffer left
+    /// to another connection, every reply goes out whole and in order:
+    /// bytes a queued reply still needs are never overwritten.
     #[test]
     fn replies_go_out_as_sent_however_reads_and_writes_interleave(
         messages in vec(frame_strategy(), 1..8),
         cuts in vec(1usize..150_000, 1..12),
         budgets in vec(0usize..150_000, 1..12),
         read_into_buffer in vec(any::<bool>(), 1..12),
+        release in vec(any::<bool>(), 1..12),
     ) {
         let sent: Vec<(OpCode, Vec<u8>)> = messages
             .iter()
@@ -276,6 +324,12 @@ proptest! {
             }
             echo_with_sender(&mut conn);
             wire.extend(transmit_at_most(&mut conn, budgets[step % budgets.len()]));
+            if release[step % release.len()] {
+                // The transport has nothing more for now: the buffer may go
+                // to another connection, which overwrites it.
+                conn.release_receive_buffer();
+                scribble_over_the_pool();
+            }
             step += 1;
         }
         echo_with_sender(&mut conn);

@@ -367,24 +367,53 @@ async fn a_close_reply_stuck_behind_unread_data_ends_at_the_write_timeout() {
 /// takes 4 KiB at a time most of each is queued after a partial write or
 /// none. Every reply must still arrive whole and in order, between small
 /// ones and pongs.
+/// Echoes every data message through `read_with`'s lent sender until the
+/// connection ends.
+async fn echo_through_the_lent_sender<S>(mut socket: ws::WebSocket<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use rfc6455::Event;
+    while let Some(sent) = socket
+        .read_with(|event, sender| match event {
+            Event::Text(text) => sender.send_text(text),
+            Event::Binary(data) => sender.send_binary(data),
+            _ => Ok(()),
+        })
+        .await
+        .unwrap()
+    {
+        sent.unwrap();
+    }
+}
+
+/// Sends `messages` from a task of their own, each followed by a ping
+/// with `ping`, and hands the write half back.
+fn send_in_a_task<S>(
+    mut write: ws::WriteHalf<S>,
+    messages: Vec<Message>,
+    ping: Option<&'static [u8]>,
+) -> tokio::task::JoinHandle<ws::WriteHalf<S>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        for message in messages {
+            write.send(message).await.unwrap();
+            if let Some(ping) = ping {
+                write.send(Message::Ping(ping.to_vec())).await.unwrap();
+            }
+        }
+        write
+    })
+}
+
 #[tokio::test]
 async fn large_replies_written_through_arrive_whole_and_in_order() {
-    use rfc6455::Event;
     let (client_io, server_io) = tokio::io::duplex(4096);
     let server = tokio::spawn(async move {
         let conn = Connection::new(Role::Server, Config::default());
-        let mut socket = ws::WebSocket::from_connection(server_io, conn);
-        while let Some(sent) = socket
-            .read_with(|event, sender| match event {
-                Event::Text(text) => sender.send_text(text),
-                Event::Binary(data) => sender.send_binary(data),
-                _ => Ok(()),
-            })
-            .await
-            .unwrap()
-        {
-            sent.unwrap();
-        }
+        echo_through_the_lent_sender(ws::WebSocket::from_connection(server_io, conn)).await;
     });
     let conn = Connection::new(Role::Client, Config::default());
     let client = ws::WebSocket::from_connection(client_io, conn);
@@ -409,15 +438,8 @@ async fn large_replies_written_through_arrive_whole_and_in_order() {
             }
         })
         .collect();
-    let (mut read, mut write) = client.split();
-    let sent = messages.clone();
-    let writer = tokio::spawn(async move {
-        for message in sent {
-            write.send(message).await.unwrap();
-            write.send(Message::Ping(b"p".to_vec())).await.unwrap();
-        }
-        write
-    });
+    let (mut read, write) = client.split();
+    let writer = send_in_a_task(write, messages.clone(), Some(b"p"));
     let mut echoed = Vec::new();
     while echoed.len() < messages.len() {
         match read.read().await.unwrap().expect("the echo") {
@@ -430,4 +452,52 @@ async fn large_replies_written_through_arrive_whole_and_in_order() {
     write.close(1000u16, "").await.unwrap();
     while read.read().await.unwrap().is_some() {}
     server.await.unwrap();
+}
+
+#[tokio::test]
+async fn connections_on_one_thread_pass_receive_buffers_on_without_mixing_bytes() {
+    // Small pipes: reads end mid-frame and wait often, so emptied receive
+    // buffers go from connection to connection on this one thread while
+    // others hold parts of frames.
+    let sizes = [1, 125, 126, 5_000, 40_000, 70_000, 32 << 10, 3, 200_000];
+    let mut tasks = Vec::new();
+    for id in 0..12u8 {
+        let (client_io, server_io) = tokio::io::duplex(3000);
+        tasks.push(tokio::spawn(async move {
+            let conn = Connection::new(Role::Server, Config::default());
+            let mut socket = ws::WebSocket::from_connection(server_io, conn);
+            if id % 2 == 0 {
+                while let Some(message) = socket.read().await.unwrap() {
+                    if matches!(message, Message::Text(_) | Message::Binary(_)) {
+                        socket.send(message).await.unwrap();
+                    }
+                }
+            } else {
+                echo_through_the_lent_sender(socket).await;
+            }
+        }));
+        tasks.push(tokio::spawn(async move {
+            let conn = Connection::new(Role::Client, Config::default());
+            let client = ws::WebSocket::from_connection(client_io, conn);
+            let messages: Vec<Message> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &size)| match i % 2 {
+                    0 => Message::Binary((0..size).map(|b| (b * 13 + i) as u8 ^ id).collect()),
+                    _ => Message::Text(char::from(b'a' + id).to_string().repeat(size)),
+                })
+                .collect();
+            let (mut read, write) = client.split();
+            let writer = send_in_a_task(write, messages.clone(), None);
+            for message in &messages {
+                assert_eq!(&read.read().await.unwrap().expect("the echo"), message);
+            }
+            let mut write = writer.await.unwrap();
+            write.close(1000u16, "").await.unwrap();
+            while read.read().await.unwrap().is_some() {}
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
 }

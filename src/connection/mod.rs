@@ -5,6 +5,7 @@ mod lent;
 mod outgoing;
 mod read;
 mod recv_buffer;
+mod recv_pool;
 mod sender;
 mod spent;
 mod timers;
@@ -297,6 +298,44 @@ impl Connection {
         let spare = self.recv.spare(self.read_size);
         self.lent_recv = spare.len();
         spare
+    }
+
+    /// Leaves the receive buffer's memory to the next connection on this
+    /// thread that reads, if the buffer holds no byte (no part of a frame
+    /// still incomplete) and no reply queued from its bytes waits to be
+    /// written. The next [`Connection::receive_buffer`] takes a buffer
+    /// from the thread's pool, or allocates one.
+    ///
+    /// Call it when the transport has no input ready, when a read would
+    /// wait. With many connections on one thread the kernel then copies
+    /// each read into memory still in the cache, not into a buffer that
+    /// waited while the other connections were served; and a connection
+    /// waiting for input holds no receive buffer. The async adapter calls
+    /// it whenever a read would wait; the blocking adapter does not (its
+    /// reads wait in the kernel, usually on a thread of their own).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event, Role};
+    ///
+    /// // A masked text frame "Hello" from RFC 6455 §5.7, in two reads.
+    /// let hello = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.receive(&hello[..4]);
+    /// assert_eq!(server.poll_event(), Ok(None));
+    /// // The rest has not arrived: the buffer keeps the frame's first bytes.
+    /// server.release_receive_buffer();
+    /// server.receive(&hello[4..]);
+    /// assert_eq!(server.poll_event(), Ok(Some(Event::Text("Hello"))));
+    /// assert_eq!(server.poll_event(), Ok(None));
+    /// // Everything received was parsed: the memory goes to the pool.
+    /// server.release_receive_buffer();
+    /// server.receive(&hello);
+    /// assert_eq!(server.poll_event(), Ok(Some(Event::Text("Hello"))));
+    /// ```
+    pub fn release_receive_buffer(&mut self) {
+        if self.link.out.received_end().is_none() {
+            self.recv.release();
+        }
     }
 
     /// Marks `n` bytes of [`Connection::receive_buffer`] as received.

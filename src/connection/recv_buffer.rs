@@ -1,5 +1,7 @@
 //! The receive buffer: bytes read from the transport, not yet parsed.
 
+use super::recv_pool;
+
 /// A byte buffer consumed from the front and filled at the back.
 ///
 /// The adapter reads into [`RecvBuffer::spare`] and commits what it read, or
@@ -12,6 +14,9 @@ pub(crate) struct RecvBuffer {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// The memory went to the thread's pool ([`RecvBuffer::release`]); the
+    /// next [`RecvBuffer::spare`] takes a buffer from there.
+    released: bool,
 }
 
 impl RecvBuffer {
@@ -46,9 +51,23 @@ impl RecvBuffer {
         self.end >= kept && (self.start == 0 || self.buf.len() - self.end >= min)
     }
 
-    /// Nothing was ever buffered: no memory is held.
+    /// Nothing was ever buffered: no memory is held, and none was left to
+    /// the thread's pool.
     pub(crate) fn is_unallocated(&self) -> bool {
-        self.buf.is_empty()
+        self.buf.is_empty() && !self.released
+    }
+
+    /// Leaves the memory to the next connection on this thread that reads
+    /// ([`recv_pool`]) if no byte is buffered; returns whether it did.
+    pub(crate) fn release(&mut self) -> bool {
+        if self.start != self.end || self.buf.is_empty() {
+            return false;
+        }
+        recv_pool::leave(std::mem::take(&mut self.buf));
+        self.start = 0;
+        self.end = 0;
+        self.released = true;
+        true
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -73,6 +92,11 @@ impl RecvBuffer {
 
     /// Free space after the data, at least `min` bytes long.
     pub(crate) fn spare(&mut self, min: usize) -> &mut [u8] {
+        if self.buf.is_empty() {
+            if let Some(buf) = recv_pool::take(min) {
+                self.buf = buf;
+            }
+        }
         if self.buf.len() - self.end < min {
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
@@ -116,6 +140,30 @@ mod tests {
         spare[..3].copy_from_slice(b"!!!");
         buf.commit(3);
         assert_eq!(buf.data(), b"world!!!");
+    }
+
+    #[test]
+    fn only_an_empty_buffer_is_released_and_the_next_reader_takes_it() {
+        while recv_pool::take(0).is_some() {}
+        let mut held = RecvBuffer::default();
+        held.extend(&[1; 20 << 10]);
+        assert!(!held.release(), "bytes are buffered");
+        held.consume(20 << 10);
+        let memory = held.raw().as_ptr();
+        assert!(held.release());
+        assert!(held.raw().is_empty() && held.len() == 0);
+        assert!(!held.is_unallocated(), "it held memory before");
+
+        let mut next = RecvBuffer::default();
+        let spare = next.spare(8 << 10);
+        assert_eq!(spare.as_ptr(), memory, "the same memory, still cached");
+        spare[..3].copy_from_slice(b"new");
+        next.commit(3);
+        assert_eq!(next.data(), b"new", "no byte of the last reader shows");
+
+        let spare = held.spare(8 << 10);
+        assert_ne!(spare.as_ptr(), memory, "taken already: a new buffer");
+        assert!(spare.len() >= 8 << 10);
     }
 
     #[test]
