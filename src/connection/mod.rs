@@ -1,11 +1,11 @@
 //! The connection state machine: frames in, events out, the close handshake
 //! and the timers.
 
+mod buffer_pool;
 mod lent;
 mod outgoing;
 mod read;
 mod recv_buffer;
-mod recv_pool;
 mod sender;
 mod spent;
 mod timers;

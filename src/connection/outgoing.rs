@@ -6,17 +6,19 @@ use rand::RngCore;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
+use super::buffer_pool::{Pool, MIN_POOLED_ROOM};
 use super::lent::{LentAt, ReadBuffers};
 use super::sender::WriteNow;
 use super::spent::SpentPayloads;
 use crate::frame::{apply_mask, FrameHeader, MessageKind, OpCode, MAX_HEADER_LEN};
 
 /// A buffer that held more than this, or than the write buffer's
-/// high-water mark if that is more, is released once it drains, so an idle
-/// connection does not keep the memory of its largest message. The test is
-/// on the bytes it held, not its capacity: batches under the mark (a read's
-/// worth of replies) are the buffer's working size, kept rather than
-/// allocated anew for every batch.
+/// high-water mark if that is more, goes back to the allocator once it
+/// drains, so no connection or thread keeps the memory of its largest
+/// message. The test is on the bytes it held, not its capacity: batches
+/// under the mark (a read's worth of replies) are the buffer's working
+/// size, passed on to the next connection on the thread that writes
+/// ([`Pool::Write`]) rather than allocated anew for every batch.
 const KEEP_CAPACITY: usize = 64 << 10;
 
 /// Frames with at least this much payload are offered to the transport
@@ -176,8 +178,26 @@ impl Outgoing {
         key
     }
 
+    /// Before bytes are put in the buffer: one whose memory went to the
+    /// thread's pool when it drained ([`Outgoing::advance`]) is replaced by
+    /// the write buffer left there last, still cached, if there is one.
+    fn acquire(&mut self) {
+        if self.buf.capacity() == 0 {
+            if let Some(buf) = Pool::Write.take(0) {
+                self.buf = buf;
+            }
+        }
+    }
+
+    /// Appends `bytes` to the buffer.
+    fn append(&mut self, bytes: &[u8]) {
+        self.acquire();
+        self.buf.extend_from_slice(bytes);
+    }
+
     /// Appends one frame.
     pub(crate) fn write_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
+        self.acquire();
         self.reclaim();
         let mask = self.masked.then(|| self.next_mask());
         let header = FrameHeader {
@@ -376,6 +396,7 @@ impl Outgoing {
         match through {
             Some(transport) if self.buffered() == 0 => self.write_now(header, payload, transport),
             _ => {
+                self.acquire();
                 header.write_to(&mut self.buf);
                 0
             }
@@ -424,7 +445,9 @@ impl Outgoing {
             payload_len: payload.len() as u64,
         };
         let written = self.write_now(&header, payload, transport);
-        self.buf.extend_from_slice(&payload[written..]);
+        if written < payload.len() {
+            self.append(&payload[written..]);
+        }
         true
     }
 
@@ -445,7 +468,7 @@ impl Outgoing {
             .write_now(&[IoSlice::new(&head[..head_len]), IoSlice::new(payload)])
             .min(head_len + payload.len());
         if written < head_len {
-            self.buf.extend_from_slice(&head[written..head_len]);
+            self.append(&head[written..head_len]);
         }
         written.saturating_sub(head_len)
     }
@@ -561,6 +584,12 @@ impl Outgoing {
                 self.buf = Vec::new();
             } else {
                 self.buf.clear();
+                // Drained: the memory goes to the next connection on this
+                // thread that writes, still cached (see `buffer_pool`); a
+                // small buffer stays.
+                if self.buf.capacity() >= MIN_POOLED_ROOM {
+                    Pool::Write.leave(std::mem::take(&mut self.buf));
+                }
             }
         }
     }
@@ -637,6 +666,32 @@ mod tests {
             }
             n
         }
+    }
+
+    #[test]
+    fn a_drained_buffer_goes_to_the_next_connection_on_the_thread_that_writes() {
+        while Pool::Write.take(0).is_some() {}
+        let mut first = Outgoing::new(false, None, 0);
+        first.write_frame(true, 0, OpCode::Binary, &[1; 10 << 10]);
+        let memory = first.poll(ReadBuffers::default()).unwrap().as_ptr();
+        assert_eq!(drain(&mut first).len(), 4 + (10 << 10));
+        let mut second = Outgoing::new(false, None, 0);
+        second.write_frame(true, 0, OpCode::Text, b"hi");
+        assert_eq!(
+            second.poll(ReadBuffers::default()).unwrap().as_ptr(),
+            memory
+        );
+        assert_eq!(drain(&mut second), [0x81, 2, b'h', b'i']);
+        // The first writes on, in a buffer of its own.
+        first.write_frame(true, 0, OpCode::Text, b"on");
+        assert_eq!(drain(&mut first), [0x81, 2, b'o', b'n']);
+        // A buffer that stayed small stays with its connection.
+        let mut small = Outgoing::new(false, None, 0);
+        small.write_frame(true, 0, OpCode::Text, b"small");
+        let memory = small.poll(ReadBuffers::default()).unwrap().as_ptr();
+        drain(&mut small);
+        small.write_frame(true, 0, OpCode::Text, b"again");
+        assert_eq!(small.poll(ReadBuffers::default()).unwrap().as_ptr(), memory);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The receive buffer: bytes read from the transport, not yet parsed.
 
-use super::recv_pool;
+use super::buffer_pool::Pool;
 
 /// A byte buffer consumed from the front and filled at the back.
 ///
@@ -58,12 +58,12 @@ impl RecvBuffer {
     }
 
     /// Leaves the memory to the next connection on this thread that reads
-    /// ([`recv_pool`]) if no byte is buffered; returns whether it did.
+    /// ([`Pool::Receive`]) if no byte is buffered; returns whether it did.
     pub(crate) fn release(&mut self) -> bool {
         if self.start != self.end || self.buf.is_empty() {
             return false;
         }
-        recv_pool::leave(std::mem::take(&mut self.buf));
+        Pool::Receive.leave(std::mem::take(&mut self.buf));
         self.start = 0;
         self.end = 0;
         self.released = true;
@@ -93,7 +93,7 @@ impl RecvBuffer {
     /// Free space after the data, at least `min` bytes long.
     pub(crate) fn spare(&mut self, min: usize) -> &mut [u8] {
         if self.buf.is_empty() {
-            if let Some(buf) = recv_pool::take(min) {
+            if let Some(buf) = Pool::Receive.take(min) {
                 self.buf = buf;
             }
         }
@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn only_an_empty_buffer_is_released_and_the_next_reader_takes_it() {
-        while recv_pool::take(0).is_some() {}
+        while Pool::Receive.take(0).is_some() {}
         let mut held = RecvBuffer::default();
         held.extend(&[1; 20 << 10]);
         assert!(!held.release(), "bytes are buffered");
