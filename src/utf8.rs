@@ -8,8 +8,9 @@
 //!
 //! Each piece is cut where its last code point is complete, and the
 //! complete part is validated with SIMD: by the C++ simdutf library with
-//! the `simdutf` feature (on by default; AVX-512 where the CPU has it), else
-//! by `simdutf8` (AVX2 or SSE 4.2, chosen at run time). The byte-at-a-time
+//! the `simdutf` feature (on by default) where the CPU has AVX-512, else
+//! by `simdutf8` (AVX2 or SSE 4.2, chosen at run time), the faster of the
+//! two without AVX-512. The byte-at-a-time
 //! `str::from_utf8` manages about 0.2 GB/s on text that mixes ASCII with
 //! multi-byte characters at random; `benches/utf8.rs` measures all three.
 //! The at most three bytes after the cut are checked by `str::from_utf8`,
@@ -73,10 +74,50 @@ fn sequence_len(lead: u8) -> usize {
     }
 }
 
-/// Whether `bytes` is entirely valid UTF-8, with SIMD.
+/// Whether `bytes` is entirely valid UTF-8, with SIMD: simdutf, but for
+/// pieces of [`SIMDUTF8_MIN`] bytes or more on x86 CPUs without the
+/// AVX-512 kernel of simdutf, which simdutf8 validates faster.
+///
+/// On AVX2 alone simdutf8 is the faster of the two on long text
+/// (`benches/utf8.rs` on an AMD EPYC, family 25, GiB/s simdutf8 /
+/// simdutf: mixed text 11.9 / 9.8 at 16 KiB, 12.9 / 9.3 at 1 MiB; emoji
+/// 9.9 / 8.5 and 13.4 / 9.5; CJK 16 KiB 10.0 / 8.6), and slower on short
+/// pieces through the read path, where simdutf's scalar start wins; with
+/// AVX-512 simdutf was 1.5-3x simdutf8 at every length (an Intel Xeon,
+/// family 6 model 167).
 #[cfg(all(feature = "simdutf", not(miri)))]
 fn is_utf8(bytes: &[u8]) -> bool {
-    simdutf::validate_utf8(bytes)
+    if bytes.len() < SIMDUTF8_MIN || simdutf_is_faster() {
+        simdutf::validate_utf8(bytes)
+    } else {
+        simdutf8::basic::from_utf8(bytes).is_ok()
+    }
+}
+
+/// Pieces at least this long go to simdutf8 on CPUs without simdutf's
+/// AVX-512 kernel. Measured through the read path in memory
+/// (`benches/compare`, warm, interleaved runs, ratio to tokio-websockets,
+/// which validates with simdutf8): with simdutf8 for every piece, 16 B
+/// text that is not ASCII fell from 1.26-1.71x to 1.04-1.16x and 125 B
+/// from 1.09-1.12x to 1.04-1.07x, while 1 KiB rose by about 6% and
+/// 16 KiB by 10-20%. The cut lies between the two sizes measured.
+#[cfg(all(feature = "simdutf", not(miri)))]
+const SIMDUTF8_MIN: usize = 512;
+
+/// Whether the CPU has what simdutf's AVX-512 kernel needs (it picks that
+/// kernel itself; VBMI2 is the newest part of it). The standard library
+/// caches the answer: each call is a load and a test.
+#[cfg(all(feature = "simdutf", not(miri), target_arch = "x86_64"))]
+fn simdutf_is_faster() -> bool {
+    std::arch::is_x86_feature_detected!("avx512vbmi2")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+}
+
+/// Away from x86 simdutf's kernels were not measured against simdutf8's;
+/// the feature's choice stands.
+#[cfg(all(feature = "simdutf", not(miri), not(target_arch = "x86_64")))]
+fn simdutf_is_faster() -> bool {
+    true
 }
 
 /// Whether `bytes` is entirely valid UTF-8, with SIMD.
@@ -269,6 +310,33 @@ mod tests {
                 if expected {
                     assert_eq!(validated(bytes).as_bytes(), &bytes[..]);
                 }
+            }
+        }
+    }
+
+    /// Both sides of the length at which, on a CPU without simdutf's
+    /// AVX-512 kernel, pieces go from simdutf to simdutf8: text of 2-, 3-
+    /// and 4-byte characters, valid, cut short, and with a bad byte near
+    /// the start and the end, fed whole.
+    #[cfg(all(feature = "simdutf", not(miri)))]
+    #[test]
+    fn pieces_either_side_of_the_simdutf8_cut_are_judged_alike() {
+        for len in [
+            SIMDUTF8_MIN - 1,
+            SIMDUTF8_MIN,
+            SIMDUTF8_MIN + 1,
+            4 * SIMDUTF8_MIN,
+        ] {
+            let text: Vec<u8> = "aé€𝄞".bytes().cycle().take(len).collect();
+            let mut inputs = vec![text.clone()];
+            for at in [1, len - 2] {
+                let mut bad = text.clone();
+                bad[at] = 0xff;
+                inputs.push(bad);
+            }
+            for bytes in &inputs {
+                let expected = std::str::from_utf8(bytes).is_ok();
+                assert_eq!(accepts(bytes, usize::MAX), expected, "len {len}");
             }
         }
     }
