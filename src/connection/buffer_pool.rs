@@ -53,7 +53,7 @@ const MAX_POOLED: usize = 4;
 /// ([`Connection::receive_buffer`](crate::Connection::receive_buffer)), or
 /// the write buffer of a connection that sends a little at a time, which
 /// keeps it.
-pub(super) const MIN_POOLED_ROOM: usize = 4 << 10;
+const MIN_POOLED_ROOM: usize = 4 << 10;
 
 /// Buffers with more room than this go back to the allocator: one grown
 /// for an unusual burst should not stay held by a thread.
@@ -104,12 +104,17 @@ impl Pool {
             .flatten()
     }
 
+    /// Whether a buffer with `room` bytes of room is worth passing on:
+    /// [`Pool::leave`] drops any other, and a connection may keep it.
+    pub(super) fn accepts(room: usize) -> bool {
+        (MIN_POOLED_ROOM..=MAX_POOLED_ROOM).contains(&room)
+    }
+
     /// Leaves `buf` for the next connection on this thread that needs one,
-    /// or drops it if its room is outside the pooled range.
+    /// or drops it if the pool does not [accept](Pool::accepts) its room.
     pub(super) fn leave(self, buf: Vec<u8>) {
         debug_assert!(self == Pool::Receive || buf.is_empty());
-        let room = self.room(&buf, buf.capacity());
-        if !(MIN_POOLED_ROOM..=MAX_POOLED_ROOM).contains(&room) {
+        if !Pool::accepts(self.room(&buf, buf.capacity())) {
             return;
         }
         // During the thread's teardown the pool may be gone: the buffer is

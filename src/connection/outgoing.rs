@@ -6,7 +6,7 @@ use rand::RngCore;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
-use super::buffer_pool::{Pool, MIN_POOLED_ROOM};
+use super::buffer_pool::Pool;
 use super::lent::{LentAt, ReadBuffers};
 use super::sender::WriteNow;
 use super::spent::SpentPayloads;
@@ -585,9 +585,9 @@ impl Outgoing {
             } else {
                 self.buf.clear();
                 // Drained: the memory goes to the next connection on this
-                // thread that writes, still cached (see `buffer_pool`); a
-                // small buffer stays.
-                if self.buf.capacity() >= MIN_POOLED_ROOM {
+                // thread that writes, still cached (see `buffer_pool`); one
+                // the pool would not take stays.
+                if Pool::accepts(self.buf.capacity()) {
                     Pool::Write.leave(std::mem::take(&mut self.buf));
                 }
             }
@@ -692,6 +692,15 @@ mod tests {
         drain(&mut small);
         small.write_frame(true, 0, OpCode::Text, b"again");
         assert_eq!(small.poll(ReadBuffers::default()).unwrap().as_ptr(), memory);
+        // So does one larger than the pool takes, under a high-water mark
+        // that lets the connection keep it.
+        let mut large = Outgoing::new(false, None, 4 << 20);
+        large.write_frame(true, 0, OpCode::Binary, &[3; 2 << 20]);
+        let memory = large.poll(ReadBuffers::default()).unwrap().as_ptr();
+        drain(&mut large);
+        large.write_frame(true, 0, OpCode::Binary, &[4; 2 << 20]);
+        assert_eq!(large.poll(ReadBuffers::default()).unwrap().as_ptr(), memory);
+        assert!(Pool::Write.take(0).is_none());
     }
 
     #[test]
