@@ -273,3 +273,37 @@ fn tokio_read_then_send_of_large_messages_below_the_threshold_allocates_only_the
         );
     }
 }
+
+#[test]
+fn an_owned_message_holds_its_bytes_and_no_more() {
+    // Whole in one read (handed out in one step) and cut by reads of 100
+    // bytes (assembled piece by piece): either way a message held by the
+    // application holds a buffer of its length, for text and binary,
+    // below the size where a sent payload's buffer may be reused.
+    for read in [64 << 10, 100] {
+        for size in [1, 7, 16, 125, 1000, 16 << 10, 100 << 10] {
+            let bytes = wire(size, 4, None);
+            let mut server = server(Config::default());
+            let mut taken = Vec::new();
+            for piece in bytes.chunks(read) {
+                server.receive(piece);
+                while let Some(message) = server.poll_message().unwrap() {
+                    taken.push(message);
+                }
+            }
+            assert_eq!(taken.len(), 4, "{size}-byte messages in reads of {read}");
+            for message in taken {
+                let (len, capacity) = match message {
+                    rfc6455::Message::Text(text) => (text.len(), text.capacity()),
+                    rfc6455::Message::Binary(data) => (data.len(), data.capacity()),
+                    other => panic!("unexpected {other:?}"),
+                };
+                assert_eq!(
+                    (len, capacity),
+                    (size, size),
+                    "a {size}-byte message in reads of {read}"
+                );
+            }
+        }
+    }
+}

@@ -286,9 +286,9 @@ pub(crate) fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4]) -> bool {
     copy_masked_blocks::<32, _>(dst, src, key)
 }
 
-/// Copies and masks in blocks of `BLOCK` bytes, then bytes; returns whether
-/// the result is all ASCII. Writes every slot of `dst`, which is as long as
-/// `src`.
+/// Copies and masks in blocks of `BLOCK` bytes, then words, then bytes;
+/// returns whether the result is all ASCII. Writes every slot of `dst`,
+/// which is as long as `src`.
 #[inline(always)]
 fn copy_masked_blocks<const BLOCK: usize, T: Slot>(
     dst: &mut [T],
@@ -315,6 +315,19 @@ fn copy_masked_blocks<const BLOCK: usize, T: Slot>(
         }
     }
     let mut seen = lanes.iter().fold(0, |all, lane| all | lane);
+    // What is left a word at a time (still in phase), then byte by byte:
+    // a short message is mostly this part.
+    let mut to = to.into_remainder().chunks_exact_mut(8);
+    let mut from = from.remainder().chunks_exact(8);
+    for (to, from) in (&mut to).zip(&mut from) {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(from);
+        let masked = u64::from_ne_bytes(bytes) ^ wide;
+        seen |= masked;
+        for (to, byte) in to.iter_mut().zip(masked.to_ne_bytes()) {
+            to.set(byte);
+        }
+    }
     let (to, from) = (to.into_remainder(), from.remainder());
     for (i, (to, from)) in to.iter_mut().zip(from).enumerate() {
         let byte = from ^ key[i % 4];
