@@ -250,6 +250,7 @@ impl Connection {
     /// A reply queued from the bytes of the message assembled last takes
     /// that message's buffer (a move, not a copy) before the buffer is
     /// cleared or received into ([`lent`]).
+    #[inline]
     pub(super) fn settle_assembled_reply(&mut self) {
         if self.link.out.needs_assembled() {
             let message = self.take_message();

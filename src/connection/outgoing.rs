@@ -353,10 +353,13 @@ impl Outgoing {
     }
 
     /// Whether a queued reply still needs the assembled message's bytes.
+    #[inline]
     pub(crate) fn needs_assembled(&self) -> bool {
-        self.spliced
-            .iter()
-            .any(|spliced| matches!(spliced.payload, Payload::Lent(LentAt::Assembled(_))))
+        !self.spliced.is_empty()
+            && self
+                .spliced
+                .iter()
+                .any(|spliced| matches!(spliced.payload, Payload::Lent(LentAt::Assembled(_))))
     }
 
     /// Gives the replies queued from the assembled message that message's

@@ -89,12 +89,11 @@ const NOT_ASCII: u64 = 0x8080_8080_8080_8080;
 /// test keeps one OR per word position ([`mask_blocks`]).
 const LANES: usize = 8;
 
-/// The key repeated over a word.
+/// The key repeated over a word: the key's 32 bits in both halves, one
+/// multiply (built byte by byte, it took 22 instructions a message).
 #[inline(always)]
 fn wide_key(key: [u8; 4]) -> u64 {
-    u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ])
+    u64::from(u32::from_ne_bytes(key)) * 0x0000_0001_0000_0001
 }
 
 /// Masks `buf` in blocks of `BLOCK` bytes, then words, then bytes. With
