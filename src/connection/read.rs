@@ -35,10 +35,6 @@ pub(super) enum ReadState {
     Header,
     /// A control frame whose payload (at most 125 bytes) is awaited whole.
     Control(FrameHeader),
-    /// A single-frame message whose payload is wholly in the receive
-    /// buffer: lent from there, unmasked where it lies, or copied out
-    /// unmasked in one pass when taken by ownership.
-    InPlace(FrameHeader),
     /// A frame whose payload is taken out of the receive buffer as it comes;
     /// `done` bytes of it were taken (the mask's phase).
     Stream {
@@ -46,6 +42,17 @@ pub(super) enum ReadState {
         remaining: u64,
         done: u64,
     },
+}
+
+/// What a frame's header leads to ([`Connection::start_frame`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameStart {
+    /// A single-frame message whose payload is wholly in the receive
+    /// buffer: handed out at once ([`Connection::whole`]), so it never
+    /// becomes a state to come back to.
+    Whole(FrameHeader),
+    /// Read on in this state.
+    Then(ReadState),
 }
 
 /// The data message being received.
@@ -290,20 +297,27 @@ impl Connection {
                         Err(error) => return Err(self.fail(error)),
                     };
                     let buffered = self.recv.len() - len;
-                    let state = match self.start_frame(&header, buffered) {
-                        Ok(state) => state,
+                    let start = match self.start_frame(&header, buffered) {
+                        Ok(start) => start,
                         Err(error) => return Err(self.fail(error)),
                     };
-                    self.read = state;
                     self.recv.consume(len);
-                    if let ReadState::Stream {
-                        header,
-                        remaining,
-                        done,
-                    } = state
-                    {
-                        if let Break(result) = self.stream(header, remaining, done) {
-                            return result;
+                    // Acted on with the fields as they are, not stored and
+                    // read back from `self.read` (see `stream`).
+                    match start {
+                        FrameStart::Whole(header) => return self.whole(header, take),
+                        FrameStart::Then(state) => {
+                            self.read = state;
+                            if let ReadState::Stream {
+                                header,
+                                remaining,
+                                done,
+                            } = state
+                            {
+                                if let Break(result) = self.stream(header, remaining, done) {
+                                    return result;
+                                }
+                            }
                         }
                     }
                 }
@@ -318,30 +332,6 @@ impl Connection {
                     self.read = ReadState::Header;
                     self.consume = len;
                     return self.on_control(header.opcode, len).map(Some);
-                }
-                ReadState::InPlace(header) if take == Take::Owned => {
-                    return self.take_whole(header);
-                }
-                ReadState::InPlace(header) => {
-                    let len = header.payload_len as usize;
-                    // Text is validated before it is handed out; delivery
-                    // does not look at it again.
-                    let text = header.opcode == OpCode::Text;
-                    let utf8 = &mut self.incoming.utf8;
-                    let valid = unmask_piece(
-                        &mut self.recv.data_mut()[..len],
-                        header.mask,
-                        0,
-                        text.then_some(&mut *utf8),
-                    )
-                    .and_then(|()| if text { utf8.finish() } else { Ok(()) });
-                    if valid.is_err() {
-                        return Err(self.fail(ProtocolError::InvalidUtf8));
-                    }
-                    let kind = self.end_message();
-                    self.read = ReadState::Header;
-                    self.consume = len;
-                    return Ok(Some(Ready::InPlace(kind, len)));
                 }
                 ReadState::Stream {
                     header,
@@ -488,7 +478,7 @@ impl Connection {
         &mut self,
         header: &FrameHeader,
         buffered: usize,
-    ) -> Result<ReadState, ProtocolError> {
+    ) -> Result<FrameStart, ProtocolError> {
         match (self.link.role, header.mask.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
             (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
@@ -504,7 +494,7 @@ impl Connection {
             if header.rsv != 0 {
                 return Err(ProtocolError::ReservedBits(header.rsv));
             }
-            return Ok(ReadState::Control(*header));
+            return Ok(FrameStart::Then(ReadState::Control(*header)));
         }
         let claimed = self.extension.as_ref().map_or(0, |ext| ext.reserved_bits());
         let continuation = header.opcode == OpCode::Continuation;
@@ -558,19 +548,19 @@ impl Connection {
             }
             self.incoming.size = size;
         }
-        let in_place = !continuation
+        let whole = !continuation
             && header.fin
             && !self.incoming.decode
             && !self.config.streaming
             && header.payload_len <= buffered as u64;
-        Ok(if in_place {
-            ReadState::InPlace(*header)
+        Ok(if whole {
+            FrameStart::Whole(*header)
         } else {
-            ReadState::Stream {
+            FrameStart::Then(ReadState::Stream {
                 header: *header,
                 remaining: header.payload_len,
                 done: 0,
-            }
+            })
         })
     }
 
@@ -687,6 +677,34 @@ impl Connection {
         };
     }
 
+    /// A single-frame message wholly in the receive buffer: lent where it
+    /// lies, unmasked and validated there ([`Ready::InPlace`]), or taken
+    /// by ownership ([`Connection::take_whole`]).
+    #[inline(always)]
+    fn whole(&mut self, header: FrameHeader, take: Take) -> Result<Option<Ready>, Error> {
+        if take == Take::Owned {
+            return self.take_whole(header);
+        }
+        let len = header.payload_len as usize;
+        // Text is validated before it is handed out; delivery does not
+        // look at it again.
+        let text = header.opcode == OpCode::Text;
+        let utf8 = &mut self.incoming.utf8;
+        let valid = unmask_piece(
+            &mut self.recv.data_mut()[..len],
+            header.mask,
+            0,
+            text.then_some(&mut *utf8),
+        )
+        .and_then(|()| if text { utf8.finish() } else { Ok(()) });
+        if valid.is_err() {
+            return Err(self.fail(ProtocolError::InvalidUtf8));
+        }
+        let kind = self.end_message();
+        self.consume = len;
+        Ok(Some(Ready::InPlace(kind, len)))
+    }
+
     /// A single-frame message wholly in the receive buffer, taken by
     /// ownership ([`Take::Owned`]): unmasked while it is copied into a
     /// buffer of its exact length (or a sent payload's, see
@@ -707,7 +725,6 @@ impl Connection {
         let checked = self
             .incoming
             .copy_unmasked(&self.recv.data()[..len], header.mask, 0);
-        self.read = ReadState::Header;
         self.consume = len;
         if checked.is_err() {
             return Err(self.fail(ProtocolError::InvalidUtf8));
