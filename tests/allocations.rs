@@ -276,12 +276,13 @@ fn tokio_read_then_send_of_large_messages_below_the_threshold_allocates_only_the
 
 #[test]
 fn an_owned_message_holds_its_bytes_and_no_more() {
-    // Whole in one read (handed out in one step) and cut by reads of 100
-    // bytes (assembled piece by piece): either way a message held by the
-    // application holds a buffer of its length, for text and binary,
-    // below the size where a sent payload's buffer may be reused.
+    // In reads of 64 KiB (whole where it fits, handed out in one step) and
+    // of 100 bytes (assembled piece by piece): either way a message held by
+    // the application holds a buffer of its length, text or binary, up to
+    // the read size (128 KiB by default), from where a sent payload's
+    // buffer may take its place.
     for read in [64 << 10, 100] {
-        for size in [1, 7, 16, 125, 1000, 16 << 10, 100 << 10] {
+        for size in [1, 7, 16, 125, 1000, 16 << 10, 100 << 10, 128 << 10] {
             let bytes = wire(size, 4, None);
             let mut server = server(Config::default());
             let mut taken = Vec::new();
