@@ -90,7 +90,7 @@ const NOT_ASCII: u64 = 0x8080_8080_8080_8080;
 const LANES: usize = 8;
 
 /// The key repeated over a word: the key's 32 bits in both halves, one
-/// multiply (built byte by byte, it took 22 instructions a message).
+/// multiply (built byte by byte, it took 22 instructions a call).
 #[inline(always)]
 fn wide_key(key: [u8; 4]) -> u64 {
     u64::from(u32::from_ne_bytes(key)) * 0x0000_0001_0000_0001
@@ -218,6 +218,19 @@ fn xor_word(word: &mut [u8], wide: u64) -> u64 {
     masked
 }
 
+/// Writes the 8-byte chunk `from` XORed with `wide` to `to`, returning
+/// the result: [`xor_word`] for a copy.
+#[inline(always)]
+fn copy_xor_word<T: Slot>(to: &mut [T], from: &[u8], wide: u64) -> u64 {
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(from);
+    let masked = u64::from_ne_bytes(bytes) ^ wide;
+    for (to, byte) in to.iter_mut().zip(masked.to_ne_bytes()) {
+        to.set(byte);
+    }
+    masked
+}
+
 /// A destination byte the copying loops can write: initialised memory, or
 /// the spare capacity of a `Vec` that is filled before it is used.
 trait Slot {
@@ -304,13 +317,7 @@ fn copy_masked_blocks<const BLOCK: usize, T: Slot>(
     for (to, from) in (&mut to).zip(&mut from) {
         let words = to.chunks_exact_mut(8).zip(from.chunks_exact(8));
         for (seen, (to, from)) in lanes.iter_mut().zip(words) {
-            let mut bytes = [0; 8];
-            bytes.copy_from_slice(from);
-            let masked = u64::from_ne_bytes(bytes) ^ wide;
-            *seen |= masked;
-            for (to, byte) in to.iter_mut().zip(masked.to_ne_bytes()) {
-                to.set(byte);
-            }
+            *seen |= copy_xor_word(to, from, wide);
         }
     }
     let mut seen = lanes.iter().fold(0, |all, lane| all | lane);
@@ -319,13 +326,7 @@ fn copy_masked_blocks<const BLOCK: usize, T: Slot>(
     let mut to = to.into_remainder().chunks_exact_mut(8);
     let mut from = from.remainder().chunks_exact(8);
     for (to, from) in (&mut to).zip(&mut from) {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(from);
-        let masked = u64::from_ne_bytes(bytes) ^ wide;
-        seen |= masked;
-        for (to, byte) in to.iter_mut().zip(masked.to_ne_bytes()) {
-            to.set(byte);
-        }
+        seen |= copy_xor_word(to, from, wide);
     }
     let (to, from) = (to.into_remainder(), from.remainder());
     for (i, (to, from)) in to.iter_mut().zip(from).enumerate() {
