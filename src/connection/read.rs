@@ -115,7 +115,7 @@ impl Incoming {
     /// empty: it was reserved at the frame's size as its bytes arrived, so
     /// the next message's fresh buffer costs one allocation, or none when
     /// a sent payload is there to take its place
-    /// ([`Connection::adopt_spent`]). A decoded one
+    /// ([`Connection::adopt_spent_for`]). A decoded one
     /// is copied and the buffer kept: the decoder grows its output as it
     /// goes, and growing a fresh buffer for every message would copy (and
     /// reallocate) more than the one copy out.
@@ -424,20 +424,25 @@ impl Connection {
         }
     }
 
-    /// A message that starts in a buffer of its own (the last one was
-    /// handed out with its message) starts in the payload of a message
-    /// that was sent, if one of the right size was kept
-    /// ([`SpentPayloads`]): memory allocated, initialised and warm.
+    /// [`Connection::adopt_spent_for`] the frame in progress, sized by
+    /// what remains of it.
     pub(super) fn adopt_spent(&mut self) {
+        if let ReadState::Stream { remaining, .. } = self.read {
+            self.adopt_spent_for(usize::try_from(remaining).unwrap_or(usize::MAX));
+        }
+    }
+
+    /// A message of `len` bytes that starts in a buffer of its own (the
+    /// last one was handed out with its message) starts in the payload of
+    /// a message that was sent, if one of the right size was kept
+    /// ([`SpentPayloads`]): memory allocated, initialised and warm.
+    fn adopt_spent_for(&mut self, len: usize) {
         if self.incoming.buffer.capacity() > 0 {
             return;
         }
-        if let ReadState::Stream { remaining, .. } = self.read {
-            let len = usize::try_from(remaining).unwrap_or(usize::MAX);
-            if let Some(buffer) = self.link.out.spent.take(len) {
-                debug_assert_eq!(self.incoming.len, 0);
-                self.incoming.buffer = buffer;
-            }
+        if let Some(buffer) = self.link.out.spent.take(len) {
+            debug_assert_eq!(self.incoming.len, 0);
+            self.incoming.buffer = buffer;
         }
     }
 
@@ -708,7 +713,7 @@ impl Connection {
     /// A single-frame message wholly in the receive buffer, taken by
     /// ownership ([`Take::Owned`]): unmasked while it is copied into a
     /// buffer of its exact length (or a sent payload's, see
-    /// [`Connection::adopt_spent`]), text validated block by block behind
+    /// [`Connection::adopt_spent_for`]), text validated block by block behind
     /// the copy, and handed out. The same one pass as an assembled frame's,
     /// without the frame-in-progress bookkeeping a message arriving in
     /// pieces needs: a short message spent more time in that than in its
@@ -716,11 +721,7 @@ impl Connection {
     fn take_whole(&mut self, header: FrameHeader) -> Result<Option<Ready>, Error> {
         let len = header.payload_len as usize;
         debug_assert_eq!(self.incoming.len, 0, "a single-frame message");
-        if self.incoming.buffer.capacity() == 0 {
-            if let Some(buffer) = self.link.out.spent.take(len) {
-                self.incoming.buffer = buffer;
-            }
-        }
+        self.adopt_spent_for(len);
         self.incoming.reserve(len);
         let checked = self
             .incoming
