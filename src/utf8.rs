@@ -11,9 +11,9 @@
 //! the `simdutf` feature (on by default) where the CPU has AVX-512 and for
 //! pieces under 512 bytes, else by `simdutf8` (AVX2 or SSE 4.2, chosen at
 //! run time), the faster of the two on long pieces without AVX-512. The
-//! byte-at-a-time
-//! `str::from_utf8` manages about 0.2 GB/s on text that mixes ASCII with
-//! multi-byte characters at random; `benches/utf8.rs` measures all three.
+//! byte-at-a-time `str::from_utf8` manages about 0.2 GB/s on text that
+//! mixes ASCII with multi-byte characters at random; `benches/utf8.rs`
+//! measures all three.
 //! The at most three bytes after the cut are checked by `str::from_utf8`,
 //! which tells a truncated but so-far valid sequence (`error_len() ==
 //! None`) from an invalid one, so a bad lead or continuation byte fails on

@@ -9,7 +9,7 @@ mod common;
 
 use common::counting::allocations;
 use common::{client, server, transmit};
-use rfc6455::{Config, Event};
+use rfc6455::{Config, Event, Message};
 
 #[global_allocator]
 static GLOBAL: common::counting::Counting = common::counting::Counting;
@@ -295,8 +295,8 @@ fn an_owned_message_holds_its_bytes_and_no_more() {
             assert_eq!(taken.len(), 4, "{size}-byte messages in reads of {read}");
             for message in taken {
                 let (len, capacity) = match message {
-                    rfc6455::Message::Text(text) => (text.len(), text.capacity()),
-                    rfc6455::Message::Binary(data) => (data.len(), data.capacity()),
+                    Message::Text(text) => (text.len(), text.capacity()),
+                    Message::Binary(data) => (data.len(), data.capacity()),
                     other => panic!("unexpected {other:?}"),
                 };
                 assert_eq!(
