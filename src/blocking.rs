@@ -83,6 +83,17 @@ pub struct WebSocket<S> {
     conn: Connection,
     set_read_timeout: Option<SetReadTimeout<S>>,
     negotiated: Negotiated,
+    /// The last `read` returned a message and no `send` followed it yet:
+    /// a `send` now leaves its bytes queued for the read after it if a
+    /// further whole frame is already buffered
+    /// ([`Connection::has_buffered_frame`]), looked at when the reply is
+    /// sent, so a message that gets no reply costs no parse of the next
+    /// frame's header.
+    read_since_send: bool,
+    /// A `send` returned with its message queued, unwritten: the next
+    /// `read` writes it before it waits for input, and does not write
+    /// (alone) when it returns a message already buffered.
+    held: bool,
 }
 
 /// Connects to a `ws://` or `wss://` URL with the default configuration:
@@ -491,6 +502,8 @@ impl<S: Read + Write> WebSocket<S> {
             conn,
             set_read_timeout: None,
             negotiated: Negotiated::default(),
+            read_since_send: false,
+            held: false,
         }
     }
 
@@ -530,14 +543,21 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// The next message; `Ok(None)` once the close handshake is over (the
     /// peer's close frame was returned as [`Message::Close`] before). Pings
-    /// are answered and closes echoed before this returns. Streamed chunks
-    /// ([`Config::streaming`]) are not messages: use [`WebSocket::connection`]
-    /// and the core's events for them.
+    /// are answered before this returns, unless replies held by
+    /// [`send`](WebSocket::send) are waiting: then the answers join them,
+    /// and everything queued is written before this waits for input. The
+    /// peer's close is echoed, after everything held, before it is
+    /// returned, so a loop that stops there leaves nothing unsent.
+    /// Streamed chunks ([`Config::streaming`]) are not messages: use
+    /// [`WebSocket::connection`] and the core's events for them.
     pub fn read(&mut self) -> Result<Option<Message>, Error> {
         loop {
             match self.conn.poll_message() {
                 Ok(Some(message)) => {
-                    self.flush()?;
+                    if !self.held || matches!(message, Message::Close(_)) {
+                        self.flush()?;
+                    }
+                    self.read_since_send = true;
                     return Ok(Some(message));
                 }
                 Ok(None) => {}
@@ -577,11 +597,33 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Sends a message and flushes it. A large payload is not copied: it
-    /// goes to the transport from the message itself, in one vectored write
-    /// with its frame header.
+    /// Sends a message: as a rule, writes it (and whatever is queued
+    /// before it) to the stream and flushes before it returns.
+    ///
+    /// The exception batches the replies to a burst of requests: when the
+    /// last [`read`](WebSocket::read) returned while a further whole frame
+    /// was already buffered, the first `send` after it returns once the
+    /// message is queued. Its bytes are written by the next `read` before
+    /// that waits for input, at the latest, together with the replies
+    /// queued meanwhile; or by the next `send` (which writes as a rule),
+    /// [`flush`](WebSocket::flush) or [`close`](WebSocket::close), or at
+    /// once if the write buffer is above its high-water mark. So in the
+    /// usual loop, `read` then `send`, nothing waits longer than it takes
+    /// to handle the messages that had already arrived, and a burst of
+    /// requests gets its replies in one write; a loop that only sends
+    /// writes every message before `send` returns. Call `flush` after such
+    /// a `send` if you then wait on something other than this socket.
+    ///
+    /// A large payload is not copied: it goes to the transport from the
+    /// message itself, in one vectored write with its frame header and the
+    /// replies queued with it.
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
+        let may_wait = std::mem::take(&mut self.read_since_send) && self.conn.has_buffered_frame();
         self.conn.send_owned(message)?;
+        if may_wait && !self.conn.is_write_buffer_high() {
+            self.held = true;
+            return Ok(());
+        }
         self.flush()
     }
 
@@ -594,6 +636,9 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Writes everything the connection has queued.
     pub fn flush(&mut self) -> Result<(), Error> {
+        // Whatever the outcome, nothing is held any more: after an error,
+        // the next read or send writes again.
+        self.held = false;
         loop {
             let mut pieces = [io::IoSlice::new(&[]); MAX_WRITE_PIECES];
             let result = match self.conn.poll_transmit_vectored(&mut pieces) {

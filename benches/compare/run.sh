@@ -23,20 +23,24 @@
 #    same load with JSON-like text compressed both ways, rfc6455 against
 #    yawc, every server at level 6 with 15-bit windows and context takeover
 #    (src/bin/echo_server.rs), the compressed reply sizes beside.
-# 7. Deflate backends (src/bin/deflate_backends.rs, step deflate): flate2's
+# 7. Loopback echo through blocking servers (step echo-blocking): the same
+#    load against rfc6455's blocking adapter and tungstenite's blocking
+#    WebSocket, a thread per connection, each `read()` then `send()`.
+# 8. Deflate backends (src/bin/deflate_backends.rs, step deflate): flate2's
 #    three backends (zlib-rs, miniz_oxide, C zlib) each through its own API,
 #    compressing and decompressing the payloads of benches/deflate.rs at the
 #    crate's default level, windows of 15 and 12 bits, interleaved samples.
 #
 # Markdown tables go to stdout and to results/ (inmem.md, inmem-cold.md,
-# echo.md, memory.md, echo-deflate.md, deflate-backends.md, machine.md;
-# echo-raw.csv and echo-deflate-raw.csv have every echo sample).
+# echo.md, memory.md, echo-deflate.md, echo-blocking.md,
+# deflate-backends.md, machine.md; echo-raw.csv, echo-deflate-raw.csv and
+# echo-blocking-raw.csv have every echo sample).
 # machine.md also gets the load average and the time of every step. Every
 # load targets 127.0.0.1; each step is bounded in time and memory (the cold
-# step holds about twice its wire). The whole run takes about 13 minutes on
+# step holds about twice its wire). The whole run takes about 15 minutes on
 # 2 cores (warm 0.5, cold 6 with a 256 MiB wire and more with a larger
-# one, echo 3, echo-deflate 1.5, deflate 1.5); half the cold step is its
-# 16-byte rows, 12 million messages a pass of 256 MiB.
+# one, echo 3, echo-deflate 1.5, echo-blocking 2, deflate 1.5); half the
+# cold step is its 16-byte rows, 12 million messages a pass of 256 MiB.
 #
 # Environment:
 #   SAMPLES      warm in-memory samples per library and payload (default 21)
@@ -64,12 +68,14 @@
 #   DEFLATE_SIZES    echo-deflate payload sizes (default 125,1024,16384)
 #   DEFLATE_VARIANTS echo-deflate servers (default rfc6455-deflate,
 #                rfc6455-read_with-deflate,yawc-deflate)
+#   BLOCKING_VARIANTS echo-blocking servers (default rfc6455-blocking,
+#                tungstenite-blocking)
 #   BACKEND_SAMPLES, BACKEND_SAMPLE_MIB  deflate step: samples, and MiB
 #                of payload per sample and row (default 7 and 8)
 #   INMEM_TUNABLES  GLIBC_TUNABLES for the in-memory steps (default: glibc's
 #                rep movsb off, see below; empty for glibc's defaults)
-#   STEPS        any of "inmem cold echo memory echo-deflate deflate"
-#                (default all)
+#   STEPS        any of "inmem cold echo memory echo-deflate echo-blocking
+#                deflate" (default all)
 #
 # Examples:
 #   STEPS=cold INMEM_KINDS=mixed,cjk INMEM_SIZES=16384,1048576 bash run.sh
@@ -103,9 +109,10 @@ SIZES=${SIZES:-32,1024,65536}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 DEFLATE_SIZES=${DEFLATE_SIZES:-125,1024,16384}
 DEFLATE_VARIANTS=${DEFLATE_VARIANTS:-rfc6455-deflate,rfc6455-read_with-deflate,yawc-deflate}
+BLOCKING_VARIANTS=${BLOCKING_VARIANTS:-rfc6455-blocking,tungstenite-blocking}
 BACKEND_SAMPLES=${BACKEND_SAMPLES:-7}
 BACKEND_SAMPLE_MIB=${BACKEND_SAMPLE_MIB:-8}
-STEPS=${STEPS:-inmem cold echo memory echo-deflate deflate}
+STEPS=${STEPS:-inmem cold echo memory echo-deflate echo-blocking deflate}
 RESULTS=results
 BIN=target/release
 
@@ -211,6 +218,13 @@ for step in $STEPS; do
                 --rounds "$ROUNDS" --warmup "$WARMUP" --secs "$SECS" \
                 --conns "$CONNS" --sizes "$DEFLATE_SIZES" --server-cpu "$SERVER_CPU" \
                 --server "$BIN/echo_server" --out "$RESULTS" --variants "$DEFLATE_VARIANTS"
+            ;;
+        echo-blocking)
+            echo "== loopback echo through blocking servers ($ROUNDS rounds)" >&2
+            timeout "$(echo_bound "$(count "$SIZES")")" "${PIN_CLIENT[@]}" "$BIN/loadgen" echo \
+                --rounds "$ROUNDS" --warmup "$WARMUP" --secs "$SECS" \
+                --conns "$CONNS" --sizes "$SIZES" --server-cpu "$SERVER_CPU" \
+                --server "$BIN/echo_server" --out "$RESULTS" --variants "$BLOCKING_VARIANTS"
             ;;
         deflate)
             echo "== deflate backends ($BACKEND_SAMPLES samples of $BACKEND_SAMPLE_MIB MiB)" >&2

@@ -21,6 +21,15 @@
 //!   messages are ready, `flush()` when the next read would wait: the fastest
 //!   use of their `Sink`.
 //!
+//! A thread per connection, with the server pinned to one core as the
+//! others are (for `loadgen echo --variants rfc6455-blocking,tungstenite-blocking`):
+//!
+//! - `rfc6455-blocking`: the blocking adapter over `std::net::TcpStream`,
+//!   `read()` then `send(message)`.
+//! - `tungstenite-blocking`: tungstenite's own blocking `WebSocket`,
+//!   `read()` then `send(message)` (a write and a flush per message), as
+//!   its examples do.
+//!
 //! With permessage-deflate (RFC 7692), for `loadgen echo --deflate`, every
 //! server set alike: zlib's default level 6, 15-bit windows both ways,
 //! context takeover kept, UTF-8 of text checked:
@@ -38,7 +47,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-pub const VARIANTS: [&str; 10] = [
+pub const VARIANTS: [&str; 12] = [
     "rfc6455",
     "rfc6455-read_with",
     "fastwebsockets",
@@ -49,6 +58,8 @@ pub const VARIANTS: [&str; 10] = [
     "rfc6455-deflate",
     "rfc6455-read_with-deflate",
     "yawc-deflate",
+    "rfc6455-blocking",
+    "tungstenite-blocking",
 ];
 
 /// zlib's default level, which every deflate variant compresses at.
@@ -237,6 +248,44 @@ async fn yawc_echo(stream: TcpStream) -> Result<(), BoxError> {
     Ok(())
 }
 
+fn rfc6455_blocking_echo(stream: std::net::TcpStream) -> Result<(), BoxError> {
+    use rfc6455::Message;
+    let accept = |_: &rfc6455::handshake::Request| Ok(rfc6455::handshake::Accept::new());
+    let mut ws = rfc6455::blocking::accept_with(stream, rfc6455_config(false), accept)?;
+    while let Some(message) = ws.read()? {
+        if matches!(message, Message::Text(_) | Message::Binary(_)) {
+            ws.send(message)?;
+        }
+    }
+    Ok(())
+}
+
+fn tungstenite_blocking_echo(stream: std::net::TcpStream) -> Result<(), BoxError> {
+    let mut ws = tungstenite::accept(stream)?;
+    loop {
+        let message = ws.read()?;
+        if message.is_text() || message.is_binary() {
+            ws.send(message)?;
+        }
+    }
+}
+
+/// Accepts connections and runs `handler` on each in a thread of its own.
+fn serve_blocking(
+    listener: std::net::TcpListener,
+    handler: fn(std::net::TcpStream) -> Result<(), BoxError>,
+) -> io::Result<()> {
+    loop {
+        let Ok((stream, _)) = listener.accept() else {
+            continue;
+        };
+        stream.set_nodelay(true)?;
+        std::thread::spawn(move || {
+            let _ = handler(stream);
+        });
+    }
+}
+
 /// Accepts connections and runs `handler` on each in its own task. Generic,
 /// so each server's tasks are only as large as its own handler's future.
 async fn serve<F, Fut>(listener: TcpListener, handler: F) -> io::Result<()>
@@ -264,6 +313,16 @@ fn main() -> io::Result<()> {
         std::process::exit(2);
     }
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:9001".into());
+    let blocking = match variant.as_str() {
+        "rfc6455-blocking" => Some(rfc6455_blocking_echo as fn(_) -> _),
+        "tungstenite-blocking" => Some(tungstenite_blocking_echo as fn(_) -> _),
+        _ => None,
+    };
+    if let Some(handler) = blocking {
+        let listener = std::net::TcpListener::bind(&addr)?;
+        println!("ready {}", listener.local_addr()?);
+        return serve_blocking(listener, handler);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -798,16 +798,30 @@ fn echo(o: &Options) -> Result<(), BoxError> {
                  `{DEFLATE_OFFER}`) and by the server as it is configured"
             ),
         )
+    } else if o.variants.iter().all(|v| v.ends_with("-blocking")) {
+        (
+            "echo-blocking",
+            " through blocking servers, a thread per connection".to_owned(),
+        )
     } else {
         ("echo", String::new())
     };
     write_out(o, &format!("{name}-raw.csv"), &raw);
+    let peer_names: Vec<&str> = o
+        .variants
+        .iter()
+        .filter(|v| !v.starts_with("rfc6455"))
+        .map(String::as_str)
+        .collect();
     let mut table = format!(
         "### Loopback echo{what}: messages per second (median of {} rounds)\n\n\
          Each cell: median echoes per second over {} s after {} s of warm-up, \
-         and the ratio to the best peer variant (fastwebsockets, \
-         tokio-websockets, tungstenite) in the same configuration.\n\n",
-        o.rounds, o.secs, o.warmup
+         and the ratio to the best peer variant ({}) in the same \
+         configuration.\n\n",
+        o.rounds,
+        o.secs,
+        o.warmup,
+        peer_names.join(", ")
     );
     table.push_str(&median_grid(o, &samples, |_, _, medians| {
         // The fastest peer; a cell gives its variant's rate over that one.
