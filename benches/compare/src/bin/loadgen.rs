@@ -32,6 +32,10 @@
 //! The tables then go to `echo-deflate.md` and `echo-deflate-raw.csv`, with
 //! the mean size of the compressed replies beside them.
 //!
+//! When every variant is a blocking server (`rfc6455-blocking`,
+//! `tungstenite-blocking`: a thread per connection), the tables go to
+//! `echo-blocking.md` and `echo-blocking-raw.csv`.
+//!
 //! `memory` starts each server afresh, reads its VmRSS, opens `--conns`
 //! connections with handshakes and leaves them idle, reads VmRSS again and
 //! reports the difference per connection.
@@ -810,8 +814,8 @@ fn echo(o: &Options) -> Result<(), BoxError> {
     let peer_names: Vec<&str> = o
         .variants
         .iter()
-        .filter(|v| !v.starts_with("rfc6455"))
         .map(String::as_str)
+        .filter(|v| is_peer(v))
         .collect();
     let mut table = format!(
         "### Loopback echo{what}: messages per second (median of {} rounds)\n\n\
@@ -928,8 +932,13 @@ fn peers<'a>(o: &'a Options, medians: &'a [f64]) -> impl Iterator<Item = f64> + 
     o.variants
         .iter()
         .zip(medians)
-        .filter(|(v, _)| !v.starts_with("rfc6455"))
+        .filter(|(v, _)| is_peer(v))
         .map(|(_, m)| *m)
+}
+
+/// Whether a variant is another library's server, not rfc6455's.
+fn is_peer(variant: &str) -> bool {
+    !variant.starts_with("rfc6455")
 }
 
 /// The median of each variant's samples for one connection count and
