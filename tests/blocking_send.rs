@@ -5,10 +5,14 @@
 
 mod common;
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
+use std::rc::Rc;
 
 use common::{client_frame, frames};
+use proptest::collection::vec;
+use proptest::prelude::*;
 use rfc6455::blocking::{Error, WebSocket};
 use rfc6455::frame::OpCode;
 use rfc6455::{Config, Connection, Message, Role};
@@ -30,10 +34,43 @@ enum Op {
 struct Scripted {
     input: VecDeque<Vec<u8>>,
     log: Vec<Op>,
+    /// The payloads the test has sent, in order: every read checks that
+    /// each of them was written before it.
+    sent: Rc<RefCell<Vec<Vec<u8>>>>,
+}
+
+impl Scripted {
+    /// The payloads of the text and binary frames written so far.
+    fn data_written(&self) -> Vec<Vec<u8>> {
+        let wire: Vec<u8> = self
+            .log
+            .iter()
+            .filter_map(|op| match op {
+                Op::Write(bytes) => Some(bytes.as_slice()),
+                _ => None,
+            })
+            .flatten()
+            .copied()
+            .collect();
+        frames(&wire)
+            .into_iter()
+            .filter(|(header, _)| matches!(header.opcode, OpCode::Text | OpCode::Binary))
+            .map(|(_, payload)| payload)
+            .collect()
+    }
 }
 
 impl Read for Scripted {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let sent = self.sent.borrow();
+        let written = self.data_written();
+        assert!(
+            written.len() >= sent.len() && written[..sent.len()] == sent[..],
+            "a read with sent messages unwritten: {} sent, {} written",
+            sent.len(),
+            written.len()
+        );
+        drop(sent);
         let Some(mut chunk) = self.input.pop_front() else {
             self.log.push(Op::Waited);
             return Err(io::Error::other("the read would wait for input"));
@@ -69,6 +106,7 @@ fn server(chunks: Vec<Vec<u8>>) -> WebSocket<Scripted> {
     let stream = Scripted {
         input: chunks.into(),
         log: Vec::new(),
+        sent: Rc::default(),
     };
     WebSocket::from_connection(stream, Connection::new(Role::Server, Config::default()))
 }
@@ -122,7 +160,7 @@ fn the_replies_to_a_burst_go_out_in_one_write() {
 }
 
 #[test]
-fn large_replies_to_a_burst_go_out_together_from_the_messages_themselves() {
+fn large_replies_to_a_burst_go_out_in_one_write() {
     // Three of 40 KiB: under the write buffer's high-water mark together.
     let payload = |i: u8| vec![i; 40 << 10];
     let burst: Vec<u8> = (0..3)
@@ -135,11 +173,8 @@ fn large_replies_to_a_burst_go_out_together_from_the_messages_themselves() {
     }
     let written = writes(&ws);
     assert_eq!(written.len(), 1, "one write for the three replies");
-    assert!(written[0].iter().map(Vec::as_slice).eq((0..3)
-        .map(payload)
-        .collect::<Vec<_>>()
-        .iter()
-        .map(Vec::as_slice)));
+    let expected: Vec<Vec<u8>> = (0..3).map(payload).collect();
+    assert!(written[0] == expected, "the three replies, in order");
 }
 
 #[test]
@@ -216,7 +251,7 @@ fn a_reply_over_the_high_water_mark_is_written_before_send_returns() {
     ws.read().unwrap().expect("a");
     let large = vec![7u8; Config::default().write_buffer_high_water + 1];
     ws.send(Message::Binary(large.clone())).unwrap();
-    assert_eq!(writes(&ws), [vec![large]]);
+    assert!(writes(&ws) == [vec![large]], "written before send returned");
 }
 
 #[test]
@@ -279,4 +314,71 @@ fn pings_are_answered_before_read_returns_unless_replies_are_held() {
             (OpCode::Text, b"C".to_vec()),
         ]
     );
+}
+
+/// A frame the client sends: text, binary or ping, with its payload.
+fn client_message() -> impl Strategy<Value = (u8, Vec<u8>)> {
+    prop_oneof![
+        vec(b'a'..=b'z', 0..300).prop_map(|p| (0x81, p)),
+        vec(any::<u8>(), 0..300).prop_map(|p| (0x82, p)),
+        vec(any::<u8>(), 0..=125).prop_map(|p| (0x89, p)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The loop `read` then `send`, with any cut of the input into reads
+    /// and any number of replies per message: no read from the stream
+    /// happens while a sent message is unwritten (checked by the stream on
+    /// every read), every reply is written exactly once and in order, and
+    /// every ping gets its pong.
+    #[test]
+    fn every_send_is_written_before_the_next_read_from_the_stream(
+        messages in vec(client_message(), 0..12),
+        cuts in vec(any::<prop::sample::Index>(), 0..6),
+        replies in vec(0usize..3, 1..12),
+    ) {
+        let wire: Vec<u8> = messages.iter().flat_map(|(op, p)| client_frame(*op, p)).collect();
+        let mut cuts: Vec<usize> = cuts.iter().map(|cut| cut.index(wire.len() + 1)).collect();
+        cuts.extend([0, wire.len()]);
+        cuts.sort_unstable();
+        cuts.dedup();
+        let chunks: Vec<Vec<u8>> = cuts.windows(2).map(|w| wire[w[0]..w[1]].to_vec()).collect();
+        let mut ws = server(chunks);
+        let sent = Rc::clone(&ws.get_ref().sent);
+        let mut data = 0;
+        let mut pings = Vec::new();
+        loop {
+            match ws.read() {
+                Ok(Some(Message::Text(_) | Message::Binary(_))) => {
+                    for k in 0..replies[data % replies.len()] {
+                        let payload = format!("reply {k} to {data}").into_bytes();
+                        sent.borrow_mut().push(payload.clone());
+                        ws.send(Message::Binary(payload)).unwrap();
+                    }
+                    data += 1;
+                }
+                Ok(Some(Message::Ping(payload))) => pings.push(payload),
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(_) => break,
+            }
+        }
+        prop_assert_eq!(ws.get_ref().log.last(), Some(&Op::Waited));
+        prop_assert_eq!(data, messages.iter().filter(|(op, _)| *op != 0x89).count());
+        prop_assert_eq!(ws.get_ref().data_written(), sent.borrow().clone());
+        let pongs: Vec<Vec<u8>> = ws
+            .get_ref()
+            .log
+            .iter()
+            .filter_map(|op| match op {
+                Op::Write(bytes) => Some(frames(bytes)),
+                _ => None,
+            })
+            .flatten()
+            .filter(|(header, _)| header.opcode == OpCode::Pong)
+            .map(|(_, payload)| payload)
+            .collect();
+        prop_assert_eq!(pongs, pings);
+    }
 }
