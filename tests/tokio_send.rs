@@ -14,6 +14,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{client_frame, frames};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use rfc6455::frame::OpCode;
 use rfc6455::tokio::WebSocket;
 use rfc6455::{Config, Connection, Message, Role};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
@@ -384,4 +387,197 @@ async fn a_send_dropped_while_it_waits_loses_and_duplicates_nothing() {
     }
     expected.extend(dropped + 1..dropped + 4);
     assert_eq!(seen, expected);
+}
+
+/// A stream whose reads return the next of the given chunks, one per
+/// read, and then fail as a read that would wait; it takes every write
+/// whole. On every read it checks that each payload the test recorded as
+/// sent was written before it.
+struct Scripted {
+    input: std::collections::VecDeque<Vec<u8>>,
+    written: Vec<u8>,
+    sent: std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>,
+}
+
+impl Scripted {
+    /// The frames written so far: opcode and payload.
+    fn written_frames(&self) -> Vec<(OpCode, Vec<u8>)> {
+        frames(&self.written)
+            .into_iter()
+            .map(|(header, payload)| (header.opcode, payload))
+            .collect()
+    }
+
+    /// The payloads of the text and binary frames written so far.
+    fn data_written(&self) -> Vec<Vec<u8>> {
+        self.written_frames()
+            .into_iter()
+            .filter(|(opcode, _)| matches!(opcode, OpCode::Text | OpCode::Binary))
+            .map(|(_, payload)| payload)
+            .collect()
+    }
+}
+
+impl AsyncRead for Scripted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let written = self.data_written();
+        let sent = self.sent.borrow();
+        assert!(
+            written.len() >= sent.len() && written[..sent.len()] == sent[..],
+            "a read with sent messages unwritten: {} sent, {} written",
+            sent.len(),
+            written.len()
+        );
+        drop(sent);
+        let Some(mut chunk) = self.input.pop_front() else {
+            return Poll::Ready(Err(std::io::Error::other("the read would wait")));
+        };
+        let n = chunk.len().min(buf.remaining());
+        buf.put_slice(&chunk[..n]);
+        if n < chunk.len() {
+            let rest = chunk.split_off(n);
+            self.input.push_front(rest);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Scripted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.written.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut n = 0;
+        for buf in bufs {
+            self.written.extend_from_slice(buf);
+            n += buf.len();
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A frame the client sends: text, binary or ping, with its payload.
+fn client_message() -> impl Strategy<Value = (u8, Vec<u8>)> {
+    prop_oneof![
+        vec(b'a'..=b'z', 0..300).prop_map(|p| (0x81, p)),
+        vec(any::<u8>(), 0..300).prop_map(|p| (0x82, p)),
+        vec(any::<u8>(), 0..=125).prop_map(|p| (0x89, p)),
+    ]
+}
+
+/// What the server loop saw: data messages and ping payloads.
+#[derive(Default)]
+struct Seen {
+    data: usize,
+    pings: Vec<Vec<u8>>,
+}
+
+/// The reply payloads to the `data`-th message: `count` of them.
+fn replies_to(data: usize, count: usize) -> impl Iterator<Item = Vec<u8>> {
+    (0..count).map(move |k| format!("reply {k} to {data}").into_bytes())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The loop `read` then `send` (or `read_with` replying through its
+    /// sender), with any cut of the input into reads and any number of
+    /// replies per message: no read from the stream happens while a sent
+    /// message is unwritten (the stream checks on every read), every reply
+    /// is written exactly once and in order, every ping gets its pong.
+    #[test]
+    fn every_send_is_written_before_the_next_read_from_the_stream(
+        messages in vec(client_message(), 0..12),
+        cuts in vec(any::<prop::sample::Index>(), 0..6),
+        replies in vec(0usize..3, 1..12),
+        lent in any::<bool>(),
+    ) {
+        let wire: Vec<u8> = messages.iter().flat_map(|(op, p)| client_frame(*op, p)).collect();
+        let mut cuts: Vec<usize> = cuts.iter().map(|cut| cut.index(wire.len() + 1)).collect();
+        cuts.extend([0, wire.len()]);
+        cuts.sort_unstable();
+        cuts.dedup();
+        let sent = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let stream = Scripted {
+            input: cuts.windows(2).map(|w| wire[w[0]..w[1]].to_vec()).collect(),
+            written: Vec::new(),
+            sent: std::rc::Rc::clone(&sent),
+        };
+        let conn = Connection::new(Role::Server, Config::default());
+        let mut ws = WebSocket::from_connection(stream, conn);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let seen = runtime.block_on(async {
+            let mut seen = Seen::default();
+            loop {
+                let count = replies[seen.data % replies.len()];
+                if lent {
+                    let step = ws.read_with(|event, sender| match event {
+                        rfc6455::Event::Text(_) | rfc6455::Event::Binary(_) => {
+                            for payload in replies_to(seen.data, count) {
+                                sent.borrow_mut().push(payload.clone());
+                                sender.send_binary(&payload).unwrap();
+                            }
+                            seen.data += 1;
+                        }
+                        rfc6455::Event::Ping(payload) => seen.pings.push(payload.to_vec()),
+                        other => panic!("unexpected {other:?}"),
+                    });
+                    if step.await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                match ws.read().await {
+                    Ok(Some(Message::Text(_) | Message::Binary(_))) => {
+                        for payload in replies_to(seen.data, count) {
+                            sent.borrow_mut().push(payload.clone());
+                            ws.send(Message::Binary(payload)).await.unwrap();
+                        }
+                        seen.data += 1;
+                    }
+                    Ok(Some(Message::Ping(payload))) => seen.pings.push(payload),
+                    Ok(other) => panic!("unexpected {other:?}"),
+                    Err(_) => break,
+                }
+            }
+            seen
+        });
+        let stream = ws.get_ref();
+        prop_assert!(stream.input.is_empty(), "the loop read everything");
+        prop_assert_eq!(seen.data, messages.iter().filter(|(op, _)| *op != 0x89).count());
+        prop_assert_eq!(stream.data_written(), sent.borrow().clone());
+        let pongs: Vec<Vec<u8>> = stream
+            .written_frames()
+            .into_iter()
+            .filter(|(opcode, _)| *opcode == OpCode::Pong)
+            .map(|(_, payload)| payload)
+            .collect();
+        prop_assert_eq!(pongs, seen.pings);
+    }
 }
