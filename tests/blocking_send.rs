@@ -10,6 +10,10 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::rc::Rc;
 
+use common::burst::{
+    assert_sent_were_written, client_message, cut_into_reads, data_count, payloads_written,
+    replies_to,
+};
 use common::{client_frame, frames};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -40,10 +44,9 @@ struct Scripted {
 }
 
 impl Scripted {
-    /// The payloads of the text and binary frames written so far.
-    fn data_written(&self) -> Vec<Vec<u8>> {
-        let wire: Vec<u8> = self
-            .log
+    /// Everything written so far, in order.
+    fn wire_written(&self) -> Vec<u8> {
+        self.log
             .iter()
             .filter_map(|op| match op {
                 Op::Write(bytes) => Some(bytes.as_slice()),
@@ -51,26 +54,13 @@ impl Scripted {
             })
             .flatten()
             .copied()
-            .collect();
-        frames(&wire)
-            .into_iter()
-            .filter(|(header, _)| matches!(header.opcode, OpCode::Text | OpCode::Binary))
-            .map(|(_, payload)| payload)
             .collect()
     }
 }
 
 impl Read for Scripted {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let sent = self.sent.borrow();
-        let written = self.data_written();
-        assert!(
-            written.len() >= sent.len() && written[..sent.len()] == sent[..],
-            "a read with sent messages unwritten: {} sent, {} written",
-            sent.len(),
-            written.len()
-        );
-        drop(sent);
+        assert_sent_were_written(&self.sent.borrow(), &self.wire_written());
         let Some(mut chunk) = self.input.pop_front() else {
             self.log.push(Op::Waited);
             return Err(io::Error::other("the read would wait for input"));
@@ -316,15 +306,6 @@ fn pings_are_answered_before_read_returns_unless_replies_are_held() {
     );
 }
 
-/// A frame the client sends: text, binary or ping, with its payload.
-fn client_message() -> impl Strategy<Value = (u8, Vec<u8>)> {
-    prop_oneof![
-        vec(b'a'..=b'z', 0..300).prop_map(|p| (0x81, p)),
-        vec(any::<u8>(), 0..300).prop_map(|p| (0x82, p)),
-        vec(any::<u8>(), 0..=125).prop_map(|p| (0x89, p)),
-    ]
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -339,21 +320,14 @@ proptest! {
         cuts in vec(any::<prop::sample::Index>(), 0..6),
         replies in vec(0usize..3, 1..12),
     ) {
-        let wire: Vec<u8> = messages.iter().flat_map(|(op, p)| client_frame(*op, p)).collect();
-        let mut cuts: Vec<usize> = cuts.iter().map(|cut| cut.index(wire.len() + 1)).collect();
-        cuts.extend([0, wire.len()]);
-        cuts.sort_unstable();
-        cuts.dedup();
-        let chunks: Vec<Vec<u8>> = cuts.windows(2).map(|w| wire[w[0]..w[1]].to_vec()).collect();
-        let mut ws = server(chunks);
+        let mut ws = server(cut_into_reads(&messages, &cuts));
         let sent = Rc::clone(&ws.get_ref().sent);
         let mut data = 0;
         let mut pings = Vec::new();
         loop {
             match ws.read() {
                 Ok(Some(Message::Text(_) | Message::Binary(_))) => {
-                    for k in 0..replies[data % replies.len()] {
-                        let payload = format!("reply {k} to {data}").into_bytes();
+                    for payload in replies_to(data, replies[data % replies.len()]) {
                         sent.borrow_mut().push(payload.clone());
                         ws.send(Message::Binary(payload)).unwrap();
                     }
@@ -364,21 +338,13 @@ proptest! {
                 Err(_) => break,
             }
         }
+        let wire = ws.get_ref().wire_written();
         prop_assert_eq!(ws.get_ref().log.last(), Some(&Op::Waited));
-        prop_assert_eq!(data, messages.iter().filter(|(op, _)| *op != 0x89).count());
-        prop_assert_eq!(ws.get_ref().data_written(), sent.borrow().clone());
-        let pongs: Vec<Vec<u8>> = ws
-            .get_ref()
-            .log
-            .iter()
-            .filter_map(|op| match op {
-                Op::Write(bytes) => Some(frames(bytes)),
-                _ => None,
-            })
-            .flatten()
-            .filter(|(header, _)| header.opcode == OpCode::Pong)
-            .map(|(_, payload)| payload)
-            .collect();
-        prop_assert_eq!(pongs, pings);
+        prop_assert_eq!(data, data_count(&messages));
+        prop_assert_eq!(
+            payloads_written(&wire, &[OpCode::Text, OpCode::Binary]),
+            sent.borrow().clone()
+        );
+        prop_assert_eq!(payloads_written(&wire, &[OpCode::Pong]), pings);
     }
 }

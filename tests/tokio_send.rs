@@ -13,6 +13,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use common::burst::{
+    assert_sent_were_written, client_message, cut_into_reads, data_count, payloads_written,
+    replies_to,
+};
 use common::{client_frame, frames};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -399,40 +403,13 @@ struct Scripted {
     sent: std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>,
 }
 
-impl Scripted {
-    /// The frames written so far: opcode and payload.
-    fn written_frames(&self) -> Vec<(OpCode, Vec<u8>)> {
-        frames(&self.written)
-            .into_iter()
-            .map(|(header, payload)| (header.opcode, payload))
-            .collect()
-    }
-
-    /// The payloads of the text and binary frames written so far.
-    fn data_written(&self) -> Vec<Vec<u8>> {
-        self.written_frames()
-            .into_iter()
-            .filter(|(opcode, _)| matches!(opcode, OpCode::Text | OpCode::Binary))
-            .map(|(_, payload)| payload)
-            .collect()
-    }
-}
-
 impl AsyncRead for Scripted {
     fn poll_read(
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        let written = self.data_written();
-        let sent = self.sent.borrow();
-        assert!(
-            written.len() >= sent.len() && written[..sent.len()] == sent[..],
-            "a read with sent messages unwritten: {} sent, {} written",
-            sent.len(),
-            written.len()
-        );
-        drop(sent);
+        assert_sent_were_written(&self.sent.borrow(), &self.written);
         let Some(mut chunk) = self.input.pop_front() else {
             return Poll::Ready(Err(std::io::Error::other("the read would wait")));
         };
@@ -482,25 +459,11 @@ impl AsyncWrite for Scripted {
     }
 }
 
-/// A frame the client sends: text, binary or ping, with its payload.
-fn client_message() -> impl Strategy<Value = (u8, Vec<u8>)> {
-    prop_oneof![
-        vec(b'a'..=b'z', 0..300).prop_map(|p| (0x81, p)),
-        vec(any::<u8>(), 0..300).prop_map(|p| (0x82, p)),
-        vec(any::<u8>(), 0..=125).prop_map(|p| (0x89, p)),
-    ]
-}
-
 /// What the server loop saw: data messages and ping payloads.
 #[derive(Default)]
 struct Seen {
     data: usize,
     pings: Vec<Vec<u8>>,
-}
-
-/// The reply payloads to the `data`-th message: `count` of them.
-fn replies_to(data: usize, count: usize) -> impl Iterator<Item = Vec<u8>> {
-    (0..count).map(move |k| format!("reply {k} to {data}").into_bytes())
 }
 
 proptest! {
@@ -518,14 +481,9 @@ proptest! {
         replies in vec(0usize..3, 1..12),
         lent in any::<bool>(),
     ) {
-        let wire: Vec<u8> = messages.iter().flat_map(|(op, p)| client_frame(*op, p)).collect();
-        let mut cuts: Vec<usize> = cuts.iter().map(|cut| cut.index(wire.len() + 1)).collect();
-        cuts.extend([0, wire.len()]);
-        cuts.sort_unstable();
-        cuts.dedup();
         let sent = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let stream = Scripted {
-            input: cuts.windows(2).map(|w| wire[w[0]..w[1]].to_vec()).collect(),
+            input: cut_into_reads(&messages, &cuts).into(),
             written: Vec::new(),
             sent: std::rc::Rc::clone(&sent),
         };
@@ -570,14 +528,11 @@ proptest! {
         });
         let stream = ws.get_ref();
         prop_assert!(stream.input.is_empty(), "the loop read everything");
-        prop_assert_eq!(seen.data, messages.iter().filter(|(op, _)| *op != 0x89).count());
-        prop_assert_eq!(stream.data_written(), sent.borrow().clone());
-        let pongs: Vec<Vec<u8>> = stream
-            .written_frames()
-            .into_iter()
-            .filter(|(opcode, _)| *opcode == OpCode::Pong)
-            .map(|(_, payload)| payload)
-            .collect();
-        prop_assert_eq!(pongs, seen.pings);
+        prop_assert_eq!(seen.data, data_count(&messages));
+        prop_assert_eq!(
+            payloads_written(&stream.written, &[OpCode::Text, OpCode::Binary]),
+            sent.borrow().clone()
+        );
+        prop_assert_eq!(payloads_written(&stream.written, &[OpCode::Pong]), seen.pings);
     }
 }

@@ -1,6 +1,7 @@
 //! An in-memory client/server pair and helpers shared by the tests.
 #![allow(dead_code)]
 
+pub mod burst;
 pub mod counting;
 
 use rand::SeedableRng;
