@@ -5,14 +5,11 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::rc::Rc;
 
 use common::burst::{
-    assert_sent_were_written, client_message, cut_into_reads, data_count, payloads_written,
-    replies_to,
+    client_message, cut_into_reads, data_count, payloads_written, replies_to, Script,
 };
 use common::{client_frame, frames};
 use proptest::collection::vec;
@@ -36,11 +33,8 @@ enum Op {
 /// read, and then fail as a read that would wait; it logs every read and
 /// write, a vectored write taken whole as one write, as a socket does.
 struct Scripted {
-    input: VecDeque<Vec<u8>>,
+    script: Script,
     log: Vec<Op>,
-    /// The payloads the test has sent, in order: every read checks that
-    /// each of them was written before it.
-    sent: Rc<RefCell<Vec<Vec<u8>>>>,
 }
 
 impl Scripted {
@@ -60,16 +54,11 @@ impl Scripted {
 
 impl Read for Scripted {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        assert_sent_were_written(&self.sent.borrow(), &self.wire_written());
-        let Some(mut chunk) = self.input.pop_front() else {
+        let wire = self.wire_written();
+        let Some(n) = self.script.read(buf, &wire) else {
             self.log.push(Op::Waited);
             return Err(io::Error::other("the read would wait for input"));
         };
-        let n = chunk.len().min(buf.len());
-        buf[..n].copy_from_slice(&chunk[..n]);
-        if n < chunk.len() {
-            self.input.push_front(chunk.split_off(n));
-        }
         self.log.push(Op::Read(n));
         Ok(n)
     }
@@ -94,9 +83,8 @@ impl Write for Scripted {
 /// A server over a stream that hands it `chunks`, one per read.
 fn server(chunks: Vec<Vec<u8>>) -> WebSocket<Scripted> {
     let stream = Scripted {
-        input: chunks.into(),
+        script: Script::new(chunks),
         log: Vec::new(),
-        sent: Rc::default(),
     };
     WebSocket::from_connection(stream, Connection::new(Role::Server, Config::default()))
 }
@@ -321,7 +309,7 @@ proptest! {
         replies in vec(0usize..3, 1..12),
     ) {
         let mut ws = server(cut_into_reads(&messages, &cuts));
-        let sent = Rc::clone(&ws.get_ref().sent);
+        let sent = Rc::clone(&ws.get_ref().script.sent);
         let mut data = 0;
         let mut pings = Vec::new();
         loop {

@@ -14,8 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::burst::{
-    assert_sent_were_written, client_message, cut_into_reads, data_count, payloads_written,
-    replies_to,
+    client_message, cut_into_reads, data_count, payloads_written, replies_to, Script,
 };
 use common::{client_frame, frames};
 use proptest::collection::vec;
@@ -398,9 +397,8 @@ async fn a_send_dropped_while_it_waits_loses_and_duplicates_nothing() {
 /// whole. On every read it checks that each payload the test recorded as
 /// sent was written before it.
 struct Scripted {
-    input: std::collections::VecDeque<Vec<u8>>,
+    script: Script,
     written: Vec<u8>,
-    sent: std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>,
 }
 
 impl AsyncRead for Scripted {
@@ -409,16 +407,11 @@ impl AsyncRead for Scripted {
         _: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        assert_sent_were_written(&self.sent.borrow(), &self.written);
-        let Some(mut chunk) = self.input.pop_front() else {
+        let this = &mut *self;
+        let Some(n) = this.script.read(buf.initialize_unfilled(), &this.written) else {
             return Poll::Ready(Err(std::io::Error::other("the read would wait")));
         };
-        let n = chunk.len().min(buf.remaining());
-        buf.put_slice(&chunk[..n]);
-        if n < chunk.len() {
-            let rest = chunk.split_off(n);
-            self.input.push_front(rest);
-        }
+        buf.advance(n);
         Poll::Ready(Ok(()))
     }
 }
@@ -481,11 +474,11 @@ proptest! {
         replies in vec(0usize..3, 1..12),
         lent in any::<bool>(),
     ) {
-        let sent = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let script = Script::new(cut_into_reads(&messages, &cuts));
+        let sent = std::rc::Rc::clone(&script.sent);
         let stream = Scripted {
-            input: cut_into_reads(&messages, &cuts).into(),
+            script,
             written: Vec::new(),
-            sent: std::rc::Rc::clone(&sent),
         };
         let conn = Connection::new(Role::Server, Config::default());
         let mut ws = WebSocket::from_connection(stream, conn);
@@ -527,7 +520,7 @@ proptest! {
             seen
         });
         let stream = ws.get_ref();
-        prop_assert!(stream.input.is_empty(), "the loop read everything");
+        prop_assert!(stream.script.is_done(), "the loop read everything");
         prop_assert_eq!(seen.data, data_count(&messages));
         prop_assert_eq!(
             payloads_written(&stream.written, &[OpCode::Text, OpCode::Binary]),

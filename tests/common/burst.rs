@@ -1,6 +1,10 @@
 //! A client's burst of frames cut into reads at random, for the properties
 //! of when an adapter writes what `send` queued.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -50,7 +54,7 @@ pub fn payloads_written(wire: &[u8], opcodes: &[OpCode]) -> Vec<Vec<u8>> {
 
 /// Panics unless every payload in `sent` was written, in order, as a data
 /// frame of `wire`: checked by a test's stream on each read.
-pub fn assert_sent_were_written(sent: &[Vec<u8>], wire: &[u8]) {
+fn assert_sent_were_written(sent: &[Vec<u8>], wire: &[u8]) {
     let written = payloads_written(wire, &[OpCode::Text, OpCode::Binary]);
     assert!(
         written.len() >= sent.len() && written[..sent.len()] == sent[..],
@@ -63,4 +67,40 @@ pub fn assert_sent_were_written(sent: &[Vec<u8>], wire: &[u8]) {
 /// The reply payloads to the `data`-th message: `count` of them.
 pub fn replies_to(data: usize, count: usize) -> impl Iterator<Item = Vec<u8>> {
     (0..count).map(move |k| format!("reply {k} to {data}").into_bytes())
+}
+
+/// What a test's stream reads: the next of the given pieces, one per read,
+/// and then nothing (where a socket's read would wait). Before each read it
+/// checks that every payload the test recorded in `sent` was written.
+pub struct Script {
+    input: VecDeque<Vec<u8>>,
+    /// The payloads the test has sent, in order.
+    pub sent: Rc<RefCell<Vec<Vec<u8>>>>,
+}
+
+impl Script {
+    pub fn new(pieces: Vec<Vec<u8>>) -> Script {
+        Script {
+            input: pieces.into(),
+            sent: Rc::default(),
+        }
+    }
+
+    /// Whether every piece was read.
+    pub fn is_done(&self) -> bool {
+        self.input.is_empty()
+    }
+
+    /// Reads into `buf` as much of the next piece as fits, after checking
+    /// `wire`, what the server wrote so far; `None` once no piece is left.
+    pub fn read(&mut self, buf: &mut [u8], wire: &[u8]) -> Option<usize> {
+        assert_sent_were_written(&self.sent.borrow(), wire);
+        let mut piece = self.input.pop_front()?;
+        let n = piece.len().min(buf.len());
+        buf[..n].copy_from_slice(&piece[..n]);
+        if n < piece.len() {
+            self.input.push_front(piece.split_off(n));
+        }
+        Some(n)
+    }
 }
