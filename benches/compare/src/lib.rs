@@ -6,6 +6,8 @@
 //! - `echo_server`: each library's echo server (`src/bin/echo_server.rs`).
 //! - `loadgen`: one load generator for all of them, and the idle-memory
 //!   probe (`src/bin/loadgen.rs`).
+//! - [`floor`]: the least work an echo server can do, the yardstick for
+//!   what a library can win over the peers.
 
 use std::cell::Cell;
 use std::io;
@@ -14,6 +16,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+pub mod floor;
 
 /// The largest read the in-memory stream serves at once, like a socket
 /// whose receive buffer holds this much.

@@ -30,6 +30,14 @@
 //!   `read()` then `send(message)` (a write and a flush per message), as
 //!   its examples do.
 //!
+//! Not a library: the yardstick for what a library can win over the peers
+//! on this machine (`rfc6455_compare::floor`), run by name only:
+//!
+//! - `floor`: no checks, no allocation, no copy; each payload unmasked in
+//!   place and written back from the read buffer, one write per message.
+//! - `floor-batched`: the same, with the replies to each read's whole
+//!   frames in one write.
+//!
 //! With permessage-deflate (RFC 7692), for `loadgen echo --deflate`, every
 //! server set alike: zlib's default level 6, 15-bit windows both ways,
 //! context takeover kept, UTF-8 of text checked:
@@ -47,7 +55,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-pub const VARIANTS: [&str; 12] = [
+pub const VARIANTS: [&str; 14] = [
     "rfc6455",
     "rfc6455-read_with",
     "fastwebsockets",
@@ -60,6 +68,8 @@ pub const VARIANTS: [&str; 12] = [
     "yawc-deflate",
     "rfc6455-blocking",
     "tungstenite-blocking",
+    "floor",
+    "floor-batched",
 ];
 
 /// zlib's default level, which every deflate variant compresses at.
@@ -149,6 +159,11 @@ async fn raw_handshake(stream: &mut TcpStream) -> Result<(), BoxError> {
             return Ok(());
         }
     }
+}
+
+async fn floor_echo(mut stream: TcpStream, batched: bool) -> Result<(), BoxError> {
+    raw_handshake(&mut stream).await?;
+    rfc6455_compare::floor::echo(stream, batched).await
 }
 
 async fn fastwebsockets_echo(mut stream: TcpStream) -> Result<(), BoxError> {
@@ -336,6 +351,8 @@ fn main() -> io::Result<()> {
             "rfc6455-read_with-deflate" => serve(listener, |s| rfc6455_read_with(s, true)).await,
             "yawc-deflate" => serve(listener, yawc_echo).await,
             "fastwebsockets" => serve(listener, fastwebsockets_echo).await,
+            "floor" => serve(listener, |s| floor_echo(s, false)).await,
+            "floor-batched" => serve(listener, |s| floor_echo(s, true)).await,
             "tokio-websockets" => serve(listener, |s| tokio_websockets_echo(s, false)).await,
             "tokio-websockets-feed" => serve(listener, |s| tokio_websockets_echo(s, true)).await,
             "tungstenite" => serve(listener, |s| tungstenite_echo(s, false)).await,

@@ -34,7 +34,10 @@
 //!
 //! When every variant is a blocking server (`rfc6455-blocking`,
 //! `tungstenite-blocking`: a thread per connection), the tables go to
-//! `echo-blocking.md` and `echo-blocking-raw.csv`.
+//! `echo-blocking.md` and `echo-blocking-raw.csv`. When any variant is
+//! the floor (`floor`, `floor-batched`: `rfc6455_compare::floor`, no
+//! library), they go to `echo-floor.md` and `echo-floor-raw.csv`, and the
+//! floor is not counted among the peers.
 //!
 //! `memory` starts each server afresh, reads its VmRSS, opens `--conns`
 //! connections with handshakes and leaves them idle, reads VmRSS again and
@@ -807,6 +810,11 @@ fn echo(o: &Options) -> Result<(), BoxError> {
             "echo-blocking",
             " through blocking servers, a thread per connection".to_owned(),
         )
+    } else if o.variants.iter().any(|v| v.starts_with("floor")) {
+        (
+            "echo-floor",
+            " beside the floor (no library: the least work an echo can do)".to_owned(),
+        )
     } else {
         ("echo", String::new())
     };
@@ -936,9 +944,10 @@ fn peers<'a>(o: &'a Options, medians: &'a [f64]) -> impl Iterator<Item = f64> + 
         .map(|(_, m)| *m)
 }
 
-/// Whether a variant is another library's server, not rfc6455's.
+/// Whether a variant is another library's server: not rfc6455's, and not
+/// the floor (`rfc6455_compare::floor`), which is no library.
 fn is_peer(variant: &str) -> bool {
-    !variant.starts_with("rfc6455")
+    !variant.starts_with("rfc6455") && !variant.starts_with("floor")
 }
 
 /// The median of each variant's samples for one connection count and

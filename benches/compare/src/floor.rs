@@ -1,0 +1,193 @@
+//! The floor: the least work a WebSocket echo server can do per message,
+//! written by hand for the load generator's traffic and no other. Not a
+//! library and not usable as one: it trusts the client to send only whole
+//! single-frame messages, checks nothing (no UTF-8, no close codes, no
+//! limits), and unmasks each payload in place in its read buffer and
+//! writes it back from there, with no allocation and no copy.
+//!
+//! It answers one question: what does this machine's kernel leave for a
+//! library to win? Every library's echo costs at least what the floor's
+//! does, so a ratio the floor does not reach against the peers, no library
+//! reaches either.
+//!
+//! - `floor`: one vectored write (header and payload) per message, as the
+//!   peers' `send` does.
+//! - `floor-batched`: the replies to every whole frame of one read in one
+//!   vectored write, as rfc6455's `read()`/`send()` loop batches them.
+//!
+//! Reads are [`READ`] bytes (128 KiB, rfc6455's default), or
+//! `FLOOR_READ_KIB` KiB when that is set in the server's environment.
+
+use std::io::{self, IoSlice};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The default size of one read.
+pub const READ: usize = 128 << 10;
+
+/// The most slices one vectored write takes (Linux's `IOV_MAX` is 1024).
+const MAX_SLICES: usize = 64;
+
+/// A reply waiting in the read buffer: its header, and where its payload
+/// (unmasked in place) lies.
+struct Reply {
+    header: [u8; 10],
+    header_len: usize,
+    payload: std::ops::Range<usize>,
+}
+
+/// Echoes every text and binary message on an upgraded stream until the
+/// client closes or sends a close frame; `batched` picks the variant.
+pub async fn echo(mut stream: TcpStream, batched: bool) -> Result<(), BoxError> {
+    let read = std::env::var("FLOOR_READ_KIB")
+        .ok()
+        .and_then(|kib| kib.parse::<usize>().ok())
+        .map_or(READ, |kib| kib << 10);
+    // Room for a read after a partial frame of up to 64 KiB and its
+    // header; grown for longer frames.
+    let mut buf = vec![0u8; 2 * read + (65 << 10)];
+    let (mut start, mut end) = (0, 0);
+    let mut replies = Vec::new();
+    loop {
+        if buf.len() - end < read {
+            buf.copy_within(start..end, 0);
+            end -= start;
+            start = 0;
+            if buf.len() - end < read {
+                buf.resize(end + read, 0);
+            }
+        }
+        let n = stream.read(&mut buf[end..end + read]).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        end += n;
+        while let Some((opcode, payload)) = next_frame(&mut buf[start..end]) {
+            let payload = start + payload.start..start + payload.end;
+            start = payload.end;
+            match opcode {
+                0x8 => return Ok(()),
+                0x1 | 0x2 => {
+                    replies.push(reply(opcode, payload));
+                    if !batched {
+                        write_replies(&mut stream, &buf, &replies).await?;
+                        replies.clear();
+                    }
+                }
+                _ => {}
+            }
+        }
+        write_replies(&mut stream, &buf, &replies).await?;
+        replies.clear();
+        if start == end {
+            (start, end) = (0, 0);
+        }
+    }
+}
+
+/// The opcode and payload range of the whole frame at the front of
+/// `bytes`, its payload unmasked; `None` until the frame is whole.
+fn next_frame(bytes: &mut [u8]) -> Option<(u8, std::ops::Range<usize>)> {
+    let [first, second] = *bytes.first_chunk::<2>()?;
+    let rest = &bytes[2..];
+    let (len, at) = match second & 0x7f {
+        126 => (u16::from_be_bytes(*rest.first_chunk::<2>()?) as usize, 4),
+        127 => (u64::from_be_bytes(*rest.first_chunk::<8>()?) as usize, 10),
+        len => (len as usize, 2),
+    };
+    let payload = at + 4..at + 4 + len;
+    if bytes.len() < payload.end {
+        return None;
+    }
+    let key = *bytes[at..].first_chunk::<4>()?;
+    rfc6455::frame::apply_mask(&mut bytes[payload.clone()], key);
+    Some((first & 0x0f, payload))
+}
+
+/// The server's unmasked frame header for a payload.
+fn reply(opcode: u8, payload: std::ops::Range<usize>) -> Reply {
+    let len = payload.len();
+    let mut header = [0u8; 10];
+    header[0] = 0x80 | opcode;
+    let header_len = if len < 126 {
+        header[1] = len as u8;
+        2
+    } else if len <= usize::from(u16::MAX) {
+        header[1] = 126;
+        header[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        4
+    } else {
+        header[1] = 127;
+        header[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
+    };
+    Reply {
+        header,
+        header_len,
+        payload,
+    }
+}
+
+/// Writes the replies, headers and payloads, in as few vectored writes as
+/// the socket takes them.
+async fn write_replies(stream: &mut TcpStream, buf: &[u8], replies: &[Reply]) -> io::Result<()> {
+    let mut pieces: Vec<&[u8]> = replies
+        .iter()
+        .flat_map(|r| [&r.header[..r.header_len], &buf[r.payload.clone()]])
+        .collect();
+    let mut first = 0;
+    while first < pieces.len() {
+        let slices: Vec<IoSlice<'_>> = pieces[first..]
+            .iter()
+            .take(MAX_SLICES)
+            .map(|piece| IoSlice::new(piece))
+            .collect();
+        let mut written = stream.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        while first < pieces.len() && written >= pieces[first].len() {
+            written -= pieces[first].len();
+            first += 1;
+        }
+        if written > 0 {
+            pieces[first] = &pieces[first][written..];
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_is_taken_only_whole_and_unmasked_where_it_lies() {
+        for size in [5, 125, 126, 65535, 65536, 70_000] {
+            let payload = crate::payload(size, 1);
+            let mut wire = Vec::new();
+            crate::encode_masked(&mut wire, 0x2, &payload, [1, 2, 3, 4]);
+            assert_eq!(next_frame(&mut wire[..wire.len() - 1].to_vec()), None);
+            let (opcode, range) = next_frame(&mut wire).expect("whole");
+            assert_eq!(opcode, 0x2);
+            assert_eq!(&wire[range.clone()], payload, "{size} B");
+            assert_eq!(range.end, wire.len());
+        }
+    }
+
+    #[test]
+    fn a_reply_header_carries_the_length_in_the_shortest_form() {
+        for (len, header) in [
+            (125, vec![0x81, 125]),
+            (126, vec![0x81, 126, 0, 126]),
+            (65535, vec![0x81, 126, 0xff, 0xff]),
+            (65536, vec![0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]),
+        ] {
+            let reply = reply(0x1, 0..len);
+            assert_eq!(&reply.header[..reply.header_len], header);
+        }
+    }
+}
