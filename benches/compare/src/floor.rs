@@ -3,7 +3,10 @@
 //! library and not usable as one: it trusts the client to send only whole
 //! single-frame messages, checks nothing (no UTF-8, no close codes, no
 //! limits), and unmasks each payload in place in its read buffer and
-//! writes it back from there, with no allocation and no copy.
+//! writes it back from there. It allocates nothing once running, and
+//! copies only the start of a frame left at the end of its buffer when the
+//! next read needs the room, moved to the front as every library's read
+//! buffer does.
 //!
 //! It answers one question: what does this machine's kernel leave for a
 //! library to win? Every library's echo costs at least what the floor's

@@ -33,8 +33,9 @@
 //! Not a library: the yardstick for what a library can win over the peers
 //! on this machine (`rfc6455_compare::floor`), run by name only:
 //!
-//! - `floor`: no checks, no allocation, no copy; each payload unmasked in
-//!   place and written back from the read buffer, one write per message.
+//! - `floor`: no checks, no allocation, no copy out of the read buffer;
+//!   each payload unmasked in place and written back from there, one write
+//!   per message.
 //! - `floor-batched`: the same, with the replies to each read's whole
 //!   frames in one write.
 //!
