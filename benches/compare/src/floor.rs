@@ -1,8 +1,9 @@
 //! The floor: the least work a WebSocket echo server can do per message,
 //! written by hand for the load generator's traffic and no other. Not a
 //! library and not usable as one: it trusts the client to send only whole
-//! single-frame messages, checks nothing (no UTF-8, no close codes, no
-//! limits), and unmasks each payload in place in its read buffer and
+//! single-frame messages, checks nothing but what rfc6455's frame header
+//! codec rejects (reserved opcodes; no UTF-8, no close codes, no limits,
+//! no fragments), and unmasks each payload in place in its read buffer and
 //! writes it back from there. It allocates nothing once running, and
 //! copies only the start of a frame left at the end of its buffer when the
 //! next read needs the room, moved to the front as every library's read
@@ -22,6 +23,10 @@
 //! `FLOOR_READ_KIB` KiB when that is set in the server's environment.
 
 use std::io::{self, IoSlice};
+use std::ops::Range;
+
+use rfc6455::frame::{FrameHeader, MAX_HEADER_LEN};
+use rfc6455::{OpCode, ProtocolError};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -37,9 +42,9 @@ const MAX_SLICES: usize = 64;
 /// A reply waiting in the read buffer: its header, and where its payload
 /// (unmasked in place) lies.
 struct Reply {
-    header: [u8; 10],
+    header: [u8; MAX_HEADER_LEN],
     header_len: usize,
-    payload: std::ops::Range<usize>,
+    payload: Range<usize>,
 }
 
 /// Echoes every text and binary message on an upgraded stream until the
@@ -68,12 +73,12 @@ pub async fn echo(mut stream: TcpStream, batched: bool) -> Result<(), BoxError> 
             return Ok(());
         }
         end += n;
-        while let Some((opcode, payload)) = next_frame(&mut buf[start..end]) {
+        while let Some((opcode, payload)) = next_frame(&mut buf[start..end])? {
             let payload = start + payload.start..start + payload.end;
             start = payload.end;
             match opcode {
-                0x8 => return Ok(()),
-                0x1 | 0x2 => {
+                OpCode::Close => return Ok(()),
+                OpCode::Text | OpCode::Binary => {
                     replies.push(reply(opcode, payload));
                     if !batched {
                         write_replies(&mut stream, &buf, &replies).await?;
@@ -92,41 +97,35 @@ pub async fn echo(mut stream: TcpStream, batched: bool) -> Result<(), BoxError> 
 }
 
 /// The opcode and payload range of the whole frame at the front of
-/// `bytes`, its payload unmasked; `None` until the frame is whole.
-fn next_frame(bytes: &mut [u8]) -> Option<(u8, std::ops::Range<usize>)> {
-    let [first, second] = *bytes.first_chunk::<2>()?;
-    let rest = &bytes[2..];
-    let (len, at) = match second & 0x7f {
-        126 => (u16::from_be_bytes(*rest.first_chunk::<2>()?) as usize, 4),
-        127 => (u64::from_be_bytes(*rest.first_chunk::<8>()?) as usize, 10),
-        len => (len as usize, 2),
+/// `bytes`, its payload unmasked; `None` until the frame is whole. The
+/// header is read by rfc6455's codec, which rejects only reserved opcodes
+/// and impossible lengths; an unmasked frame counts as masked with 0.
+fn next_frame(bytes: &mut [u8]) -> Result<Option<(OpCode, Range<usize>)>, ProtocolError> {
+    let Some((header, at)) = FrameHeader::parse(bytes)? else {
+        return Ok(None);
     };
-    let payload = at + 4..at + 4 + len;
-    if bytes.len() < payload.end {
-        return None;
-    }
-    let key = *bytes[at..].first_chunk::<4>()?;
-    rfc6455::frame::apply_mask(&mut bytes[payload.clone()], key);
-    Some((first & 0x0f, payload))
+    let Some(payload) = usize::try_from(header.payload_len)
+        .ok()
+        .map(|len| at..at + len)
+        .filter(|payload| payload.end <= bytes.len())
+    else {
+        return Ok(None);
+    };
+    rfc6455::frame::apply_mask(&mut bytes[payload.clone()], header.mask.unwrap_or_default());
+    Ok(Some((header.opcode, payload)))
 }
 
-/// The server's unmasked frame header for a payload.
-fn reply(opcode: u8, payload: std::ops::Range<usize>) -> Reply {
-    let len = payload.len();
-    let mut header = [0u8; 10];
-    header[0] = 0x80 | opcode;
-    let header_len = if len < 126 {
-        header[1] = len as u8;
-        2
-    } else if len <= usize::from(u16::MAX) {
-        header[1] = 126;
-        header[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-        4
-    } else {
-        header[1] = 127;
-        header[2..10].copy_from_slice(&(len as u64).to_be_bytes());
-        10
-    };
+/// A reply with the server's unmasked, final frame header for `payload`.
+fn reply(opcode: OpCode, payload: Range<usize>) -> Reply {
+    let mut header = [0; MAX_HEADER_LEN];
+    let header_len = FrameHeader {
+        fin: true,
+        rsv: 0,
+        opcode,
+        mask: None,
+        payload_len: payload.len() as u64,
+    }
+    .encode(&mut header);
     Reply {
         header,
         header_len,
@@ -173,9 +172,9 @@ mod tests {
             let payload = crate::payload(size, 1);
             let mut wire = Vec::new();
             crate::encode_masked(&mut wire, 0x2, &payload, [1, 2, 3, 4]);
-            assert_eq!(next_frame(&mut wire[..wire.len() - 1].to_vec()), None);
-            let (opcode, range) = next_frame(&mut wire).expect("whole");
-            assert_eq!(opcode, 0x2);
+            assert_eq!(next_frame(&mut wire[..wire.len() - 1].to_vec()), Ok(None));
+            let (opcode, range) = next_frame(&mut wire).unwrap().expect("whole");
+            assert_eq!(opcode, OpCode::Binary);
             assert_eq!(&wire[range.clone()], payload, "{size} B");
             assert_eq!(range.end, wire.len());
         }
@@ -189,7 +188,7 @@ mod tests {
             (65535, vec![0x81, 126, 0xff, 0xff]),
             (65536, vec![0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]),
         ] {
-            let reply = reply(0x1, 0..len);
+            let reply = reply(OpCode::Text, 0..len);
             assert_eq!(&reply.header[..reply.header_len], header);
         }
     }
