@@ -77,7 +77,11 @@ pub async fn echo(mut stream: TcpStream, batched: bool) -> Result<(), BoxError> 
             let payload = start + payload.start..start + payload.end;
             start = payload.end;
             match opcode {
-                OpCode::Close => return Ok(()),
+                OpCode::Close => {
+                    // The replies to the frames before it go out first.
+                    write_replies(&mut stream, &buf, &replies).await?;
+                    return Ok(());
+                }
                 OpCode::Text | OpCode::Binary => {
                     replies.push(reply(opcode, payload));
                     if !batched {
@@ -134,29 +138,35 @@ fn reply(opcode: OpCode, payload: Range<usize>) -> Reply {
 }
 
 /// Writes the replies, headers and payloads, in as few vectored writes as
-/// the socket takes them.
+/// the socket takes them, the slices of each on the stack.
 async fn write_replies(stream: &mut TcpStream, buf: &[u8], replies: &[Reply]) -> io::Result<()> {
-    let mut pieces: Vec<&[u8]> = replies
-        .iter()
-        .flat_map(|r| [&r.header[..r.header_len], &buf[r.payload.clone()]])
-        .collect();
-    let mut first = 0;
-    while first < pieces.len() {
-        let slices: Vec<IoSlice<'_>> = pieces[first..]
-            .iter()
-            .take(MAX_SLICES)
-            .map(|piece| IoSlice::new(piece))
-            .collect();
-        let mut written = stream.write_vectored(&slices).await?;
+    // Piece `i`: reply `i / 2`'s header when `i` is even, its payload after.
+    let piece = |i: usize| {
+        let reply = &replies[i / 2];
+        if i.is_multiple_of(2) {
+            &reply.header[..reply.header_len]
+        } else {
+            &buf[reply.payload.clone()]
+        }
+    };
+    let pieces = 2 * replies.len();
+    // The next piece to write, and how much of it is written already.
+    let (mut next, mut done) = (0, 0);
+    while next < pieces {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let count = (pieces - next).min(MAX_SLICES);
+        for (k, slice) in slices[..count].iter_mut().enumerate() {
+            let skip = if k == 0 { done } else { 0 };
+            *slice = IoSlice::new(&piece(next + k)[skip..]);
+        }
+        let written = stream.write_vectored(&slices[..count]).await?;
         if written == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        while first < pieces.len() && written >= pieces[first].len() {
-            written -= pieces[first].len();
-            first += 1;
-        }
-        if written > 0 {
-            pieces[first] = &pieces[first][written..];
+        done += written;
+        while next < pieces && done >= piece(next).len() {
+            done -= piece(next).len();
+            next += 1;
         }
     }
     Ok(())
@@ -190,6 +200,44 @@ mod tests {
         ] {
             let reply = reply(OpCode::Text, 0..len);
             assert_eq!(&reply.header[..reply.header_len], header);
+        }
+    }
+
+    #[test]
+    fn both_variants_echo_every_message_in_order_over_a_socket() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for batched in [false, true] {
+            runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let client = TcpStream::connect(listener.local_addr().unwrap())
+                    .await
+                    .unwrap();
+                let (server, _) = listener.accept().await.unwrap();
+                let echo = tokio::spawn(echo(server, batched));
+                let sizes = [0, 5, 126, 65536, 70_000, 3, 300_000];
+                let mut wire = Vec::new();
+                let mut expected = Vec::new();
+                for (index, size) in sizes.into_iter().enumerate() {
+                    let payload = crate::payload(size, index);
+                    crate::encode_masked(&mut wire, 0x2, &payload, [9, 8, 7, index as u8]);
+                    let header = reply(OpCode::Binary, 0..size);
+                    expected.extend_from_slice(&header.header[..header.header_len]);
+                    expected.extend_from_slice(&payload);
+                }
+                crate::encode_masked(&mut wire, 0x8, &[], [1, 1, 1, 1]);
+                // Written while the echoes are read, so that neither side
+                // waits on a full socket buffer.
+                let (mut from_server, mut to_server) = client.into_split();
+                let writer = tokio::spawn(async move { to_server.write_all(&wire).await });
+                let mut echoed = vec![0; expected.len()];
+                from_server.read_exact(&mut echoed).await.unwrap();
+                writer.await.unwrap().unwrap();
+                assert!(echoed == expected, "batched: {batched}");
+                echo.await.unwrap().unwrap();
+            });
         }
     }
 }
