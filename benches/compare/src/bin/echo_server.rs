@@ -34,9 +34,8 @@
 //! on this machine (`rfc6455_compare::floor`), run by name only:
 //!
 //! - `floor`: no checks but the frame header's, no allocation, no copy
-//!   out of the read buffer;
-//!   each payload unmasked in place and written back from there, one write
-//!   per message.
+//!   out of the read buffer; each payload unmasked in place and written
+//!   back from there, one write per message.
 //! - `floor-batched`: the same, with the replies to each read's whole
 //!   frames in one write.
 //!
